@@ -1,0 +1,168 @@
+"""The justification chain: finding → axiom → presentation class → urgency → recommendation → sources."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING
+
+from rdflib import RDFS, BNode, Graph, URIRef
+from rdflib.collection import Collection
+from rdflib.namespace import OWL
+from rdflib.query import ResultRow
+from rdflib.term import Node
+
+from kg.answer import JustificationStep
+from kg.namespaces import CASE, KG
+from kg.presentation import finding_id_of
+
+if TYPE_CHECKING:
+    from kg.knowledge_base import KnowledgeBase
+    from kg.recommend import AppliedRule, Draft
+
+
+def explain(
+    kb: KnowledgeBase,
+    inferred: Graph,
+    *,
+    given: list[str],
+    derivations: list[ResultRow],
+    presentations: list[ResultRow],
+    urgency: str,
+    recommendations: list[Draft],
+    applied_rules: list[AppliedRule],
+) -> list[JustificationStep]:
+    """One step per (class, supporting finding): presentation classes first, then procedure rules."""
+    graph = kb.ontology.graph
+    support = _support(kb, inferred)
+    derived_by = {str(row.id): _derivation(kb, row) for row in derivations}
+    first_procedure: dict[str, str] = {}
+    for draft in recommendations:
+        first_procedure.setdefault(draft.presentation, draft.procedure)
+
+    def axiom(finding: str, definition: BNode, filler: Node, cls: Node) -> str:
+        parts = [derived_by[finding]] if finding in derived_by else []
+        path = _path(graph, kb.finding_classes[finding], filler)
+        if len(path) > 1:
+            parts.append(" SubClassOf ".join(_name(graph, node) for node in path))
+        defined = graph.value(definition, RDFS.subClassOf)
+        parts.append(f"{_expression(graph, definition)} SubClassOf {_name(graph, defined)}")
+        if defined != cls:
+            parts.append(" SubClassOf ".join(_name(graph, node) for node in _path(graph, defined, cls)))
+        return "; ".join(parts)
+
+    steps: list[JustificationStep] = []
+    for row in presentations:
+        for finding, (definition, filler) in support.get(row["class"], {}).items():
+            steps.append(
+                JustificationStep(
+                    finding=finding,
+                    presentation=str(row.id),
+                    axiom=axiom(finding, definition, filler, row["class"]),
+                    urgency=str(row.urgency),
+                    recommendation=first_procedure.get(str(row.id)),
+                    sources=kb.sources.get(row["class"], []),
+                )
+            )
+    for rule in applied_rules:
+        for finding, (definition, filler) in support.get(rule.applies_to, {}).items():
+            steps.append(
+                JustificationStep(
+                    finding=finding,
+                    presentation=_name(graph, rule.applies_to),
+                    axiom=f"{rule.label}: {axiom(finding, definition, filler, rule.applies_to)}",
+                    urgency=urgency,
+                    recommendation=rule.procedure,
+                    sources=kb.sources.get(rule.rule, []),
+                )
+            )
+    used = {step.finding for step in steps}
+    for finding in [*given, *derived_by]:
+        if finding not in used:
+            steps.append(
+                JustificationStep(
+                    finding=finding,
+                    presentation="none",
+                    axiom=derived_by.get(finding, "")
+                    + ("; " if finding in derived_by else "")
+                    + "no presentation class or procedure rule is met through this finding in this case",
+                    urgency="none",
+                    recommendation=None,
+                    sources=[],
+                )
+            )
+    return steps
+
+
+def _support(kb: KnowledgeBase, inferred: Graph) -> dict[Node, dict[str, tuple[BNode, Node]]]:
+    """For each class of the case: its supporting findings, each with the axiom and filler it met.
+
+    Where several axioms support a class, the one asserted for the class itself wins.
+    """
+    graph = kb.ontology.graph
+    support: dict[Node, dict[str, tuple[BNode, Node]]] = {}
+    for row in kb.queries.select("justification", inferred, case=CASE):
+        cls, definition = row["class"], row.definition
+        found = support.setdefault(cls, {})
+        finding = finding_id_of(row.instance)
+        own = graph.value(definition, RDFS.subClassOf) == cls
+        if finding not in found or (own and graph.value(found[finding][0], RDFS.subClassOf) != cls):
+            found[finding] = (definition, row.filler)
+    return support
+
+
+def _derivation(kb: KnowledgeBase, row: ResultRow) -> str:
+    """How a threshold derived a finding, e.g. ``age 78 at least (>=) 70 gives older-age``."""
+    graph = kb.ontology.graph
+    field = next(name for name, prop in kb.case_properties.items() if prop == row.property)
+    comparator = graph.value(row.comparator, RDFS.label)
+    return f"{field} {row.value} {comparator} {row.limit} gives {row.id} ({_name(graph, row.threshold)})"
+
+
+def _path(graph: Graph, start: Node, target: Node) -> list[Node]:
+    """The asserted subclass path from ``start`` up to ``target`` (a class or a union holding it)."""
+    members = set(Collection(graph, graph.value(target, OWL.unionOf))) if isinstance(target, BNode) else set()
+    previous: dict[Node, Node | None] = {start: None}
+    queue = deque([start])
+    while queue:
+        node = queue.popleft()
+        if node == target or node in members:
+            path = [target] if node in members else []
+            while node is not None:
+                path.insert(0, node) if not path or path[0] != node else None
+                node = previous[node]
+            return path
+        for parent in graph.objects(node, RDFS.subClassOf):
+            if parent not in previous:
+                previous[parent] = node
+                queue.append(parent)
+    return [start, target]
+
+
+def _name(graph: Graph, node: Node) -> str:
+    """A class or property as written in the ontology: its local name, or its expression."""
+    if isinstance(node, BNode):
+        return _expression(graph, node)
+    text = str(node)
+    return text[len(str(KG)) :] if text.startswith(str(KG)) else graph.namespace_manager.normalizeUri(node)
+
+
+def _expression(graph: Graph, node: Node) -> str:
+    """A class expression in Manchester syntax."""
+    if isinstance(node, URIRef):
+        return _name(graph, node)
+    if (members := graph.value(node, OWL.intersectionOf)) is not None:
+        return " and ".join(_operand(graph, m) for m in Collection(graph, members))
+    if (members := graph.value(node, OWL.unionOf)) is not None:
+        return "(" + " or ".join(_operand(graph, m) for m in Collection(graph, members)) + ")"
+    prop = _name(graph, graph.value(node, OWL.onProperty))
+    if (filler := graph.value(node, OWL.someValuesFrom)) is not None:
+        return f"{prop} some {_operand(graph, filler)}"
+    if (value := graph.value(node, OWL.hasValue)) is not None:
+        return f"{prop} value {_name(graph, value)}"
+    return str(node)
+
+
+def _operand(graph: Graph, node: Node) -> str:
+    """An operand of a class expression, parenthesised unless it is a name."""
+    text = _expression(graph, node)
+    return text if isinstance(node, URIRef) or text.startswith("(") else f"({text})"

@@ -1,0 +1,42 @@
+"""A case as RDF: one presentation individual linked to one individual per finding."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+
+from rdflib import RDF, Graph, Literal, URIRef
+
+from kg.namespaces import CASE, KG
+
+
+def finding_instance(presentation: URIRef, finding_id: str) -> URIRef:
+    """The individual standing for one finding of one presentation."""
+    return URIRef(f"{presentation}/finding/{finding_id}")
+
+
+def finding_id_of(instance: URIRef) -> str:
+    """The finding ID of an individual made by :func:`finding_instance`."""
+    return str(instance).rsplit("/finding/", 1)[1]
+
+
+def hypothesis(finding_id: str) -> URIRef:
+    """The presentation of the case with ``finding_id`` added (for assess-next)."""
+    return URIRef(f"{CASE}/if/{finding_id}")
+
+
+def add_presentation(
+    graph: Graph,
+    presentation: URIRef,
+    findings: Iterable[tuple[str, URIRef]],
+    measurements: Mapping[URIRef, float | str] | None = None,
+) -> None:
+    """Add ``presentation`` with its findings (ID, class) and measurements (property, value)."""
+    graph.add((presentation, RDF.type, KG.Presentation))
+    for finding_id, finding_class in findings:
+        instance = finding_instance(presentation, finding_id)
+        graph.add((presentation, KG.hasFinding, instance))
+        graph.add((instance, RDF.type, finding_class))
+    for prop, value in (measurements or {}).items():
+        literal = Literal(value) if isinstance(value, str) else Literal(Decimal(str(value)))
+        graph.add((presentation, prop, literal))

@@ -1,0 +1,37 @@
+"""The SPARQL queries of ``queries/*.rq``: parsed once, run with bound variables."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+from rdflib import Graph
+from rdflib.plugins.sparql import prepareQuery
+from rdflib.plugins.sparql.sparql import Query
+from rdflib.query import ResultRow
+from rdflib.term import Node
+
+from kg.errors import OntologyError
+
+
+class QueryLibrary:
+    """Every ``*.rq`` file of a folder, by file stem."""
+
+    def __init__(self, directory: Path) -> None:
+        self._queries: dict[str, Query] = {}
+        for path in sorted(directory.glob("*.rq")):
+            try:
+                self._queries[path.stem] = prepareQuery(path.read_text(encoding="utf-8"))
+            except Exception as error:  # pyparsing and rdflib raise several types
+                raise OntologyError(f"query {path.name}: {error}") from error
+
+    def select(self, name: str, graph: Graph, **bindings: Node) -> list[ResultRow]:
+        """Run query ``name`` over ``graph`` with variables bound by keyword."""
+        return list(graph.query(self._queries[name], initBindings=bindings))
+
+    def select_by_case(self, name: str, graph: Graph, **bindings: Node) -> dict[Node, list[ResultRow]]:
+        """Run query ``name`` and group its rows by their ``?case``."""
+        grouped: dict[Node, list[ResultRow]] = defaultdict(list)
+        for row in self.select(name, graph, **bindings):
+            grouped[row.case].append(row)
+        return grouped

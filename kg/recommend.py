@@ -1,0 +1,273 @@
+"""Case → answer: classify the case (and its what-if variants) by OWL 2 RL, then select what to order.
+
+The case and one hypothetical variant per absent red flag are reasoned over together; the SPARQL
+queries of ``queries/`` select urgency, recommendations, procedure rules, do-not-order advice and
+caveats for every presentation at once. Python only applies the generic semantics of the rule
+kinds the ontology declares (preference, substitution) and assembles the answer.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from rdflib import Graph, URIRef
+from rdflib.query import ResultRow
+from rdflib.term import Node
+
+from kg.answer import Answer, Caveat, DoNotOrder, Recommendation
+from kg.case import Case
+from kg.errors import CaseError
+from kg.justification import explain
+from kg.namespaces import CASE
+from kg.presentation import add_presentation, hypothesis
+
+if TYPE_CHECKING:
+    from kg.knowledge_base import KnowledgeBase
+
+
+@dataclass
+class Draft:
+    """A recommendation while the procedure rules are applied to the list."""
+
+    procedure: str
+    appropriateness: str
+    rationale: str
+    presentation: str
+    sources: set[str]
+
+
+@dataclass(frozen=True)
+class AppliedRule:
+    """A procedure rule that changed the list: its class and the procedure it put in place."""
+
+    rule: URIRef
+    label: str
+    applies_to: URIRef
+    procedure: str
+
+
+@dataclass
+class Evaluation:
+    """What one presentation's classification implies."""
+
+    urgency: str
+    urgency_rank: int
+    recommendations: list[Draft] = field(default_factory=list)
+    applied_rules: list[AppliedRule] = field(default_factory=list)
+    do_not_order: dict[str, list[ResultRow]] = field(default_factory=dict)
+
+    @property
+    def first_procedure(self) -> str | None:
+        """The recommended procedure, if any."""
+        return self.recommendations[0].procedure if self.recommendations else None
+
+
+def recommend(kb: KnowledgeBase, case: Case) -> Answer:
+    """The answer for ``case``: urgency, ordered procedures, advice and the justification."""
+    given = _given_findings(kb, case)
+    measurements = {
+        kb.case_properties[name]: value
+        for name, value in case.model_dump(exclude={"findings"}, exclude_none=True).items()
+        if name in kb.case_properties
+    }
+    case_graph = Graph()
+    add_presentation(case_graph, CASE, [(f, kb.finding_classes[f]) for f in given], measurements)
+    derivations = [
+        row
+        for row in kb.queries.select("derived-findings", kb.ontology.graph + case_graph, case=CASE)
+        if str(row.id) not in given
+    ]
+    derived = list(dict.fromkeys(str(row.id) for row in derivations))
+    findings = [(f, kb.finding_classes[f]) for f in [*given, *derived]]
+    add_presentation(case_graph, CASE, findings)
+    candidates = kb.queries.select("assess-next-candidates", kb.ontology.graph + case_graph, case=CASE)
+    for candidate in candidates:
+        add_presentation(case_graph, hypothesis(str(candidate.id)), [*findings, (str(candidate.id), candidate.finding)])
+
+    inferred = kb.reasoner.closure(case_graph)
+    evaluations = _evaluate(kb, inferred)
+    main = evaluations[CASE]
+    changed = [
+        (evaluations[hypothesis(str(c.id))], str(c.id))
+        for c in candidates
+        if _changes_answer(evaluations[hypothesis(str(c.id))], main)
+    ]
+    presentations = kb.queries.select("presentations", inferred, case=CASE)
+    procedures = {p.id: p for p in kb.procedures}
+    recommendations = [
+        Recommendation(
+            procedure=d.procedure,
+            label=procedures[d.procedure].label,
+            modality=procedures[d.procedure].modality,
+            contrast=procedures[d.procedure].contrast,
+            appropriateness=d.appropriateness,
+            radiation_level=procedures[d.procedure].radiation_level,
+            loinc=procedures[d.procedure].loinc,
+            rationale=d.rationale,
+            presentation=d.presentation,
+            sources=sorted(d.sources),
+        )
+        for d in main.recommendations
+    ]
+    return Answer(
+        urgency=main.urgency,
+        suspected_conditions=[
+            str(r.condition) for r in kb.queries.select("suspected-conditions", inferred, case=CASE)
+        ],
+        recommendations=recommendations,
+        do_not_order=[
+            DoNotOrder(
+                procedure=procedure,
+                reason=" ".join(dict.fromkeys(str(a.reason) for a in advice)),
+                sources=sorted({s for a in advice for s in kb.sources.get(a.advice, [])}),
+            )
+            for procedure, advice in main.do_not_order.items()
+        ],
+        assess_next=[finding for _, finding in sorted(changed, key=lambda e: (-e[0].urgency_rank, e[1]))],
+        caveats=_caveats(kb, inferred, main, presentations),
+        justification=explain(
+            kb,
+            inferred,
+            given=given,
+            derivations=derivations,
+            presentations=presentations,
+            urgency=main.urgency,
+            recommendations=main.recommendations,
+            applied_rules=main.applied_rules,
+        ),
+        derived_findings=derived,
+        ontology_version=kb.version,
+    )
+
+
+def _given_findings(kb: KnowledgeBase, case: Case) -> list[str]:
+    """The case's finding IDs, each checked against the vocabulary."""
+    for index, finding in enumerate(case.findings):
+        if finding not in kb.finding_classes:
+            raise CaseError(
+                ("findings", index),
+                f"unknown finding {finding!r}; the valid finding IDs are listed by GET /findings "
+                "(or `kg findings`)",
+            )
+    return list(case.findings)
+
+
+def _changes_answer(variant: Evaluation, main: Evaluation) -> bool:
+    """Whether a variant raises the urgency or changes the first procedure."""
+    return variant.urgency_rank > main.urgency_rank or variant.first_procedure != main.first_procedure
+
+
+def _evaluate(kb: KnowledgeBase, inferred: Graph) -> dict[Node, Evaluation]:
+    """Urgency, ordered recommendations and do-not-order advice of every presentation in ``inferred``."""
+    select = kb.queries.select_by_case
+    recommendations = select("recommendations", inferred)
+    rules = select("procedure-rules", inferred)
+    advice = select("do-not-order", inferred)
+    evaluations = {}
+    for case, (urgency, *_) in select("urgency", inferred).items():
+        evaluation = Evaluation(urgency=str(urgency.id), urgency_rank=int(urgency.rank))
+        for row in advice.get(case, []):
+            evaluation.do_not_order.setdefault(str(row.procedure), []).append(row)
+        drafts = _drafts(kb, recommendations.get(case, []))
+        for rule_rows in _by_rule(rules.get(case, [])):
+            applied = _apply_rule(kb, drafts, rule_rows)
+            if applied:
+                evaluation.applied_rules.append(applied)
+        evaluation.recommendations = [d for d in drafts if d.procedure not in evaluation.do_not_order]
+        evaluations[case] = evaluation
+    return evaluations
+
+
+def _drafts(kb: KnowledgeBase, rows: list[ResultRow]) -> list[Draft]:
+    """Recommendation rows (already ordered) as drafts, each procedure once."""
+    drafts: dict[str, Draft] = {}
+    for row in rows:
+        drafts.setdefault(
+            str(row.procedure),
+            Draft(
+                procedure=str(row.procedure),
+                appropriateness=str(row.appropriateness),
+                rationale=str(row.rationale),
+                presentation=str(row.presentation),
+                sources=set(kb.sources.get(row.recommendation, [])),
+            ),
+        )
+    return list(drafts.values())
+
+
+def _by_rule(rows: list[ResultRow]) -> list[list[ResultRow]]:
+    """Rule rows grouped by rule, in rule order."""
+    grouped: dict[Node, list[ResultRow]] = defaultdict(list)
+    for row in rows:
+        grouped[row.rule].append(row)
+    return list(grouped.values())
+
+
+def _apply_rule(kb: KnowledgeBase, drafts: list[Draft], rows: list[ResultRow]) -> AppliedRule | None:
+    """Apply one procedure rule to ``drafts`` in place; what it changed, or None."""
+    first = rows[0]
+    sources = set(kb.sources.get(first.rule, []))
+    if str(first.kind) == "prefer":
+        procedure = str(first.preferred)
+        changed = _prefer(drafts, procedure, {str(r.over) for r in rows}, str(first.rationale), sources)
+    else:
+        procedure = str(first.substitute)
+        changed = _substitute(drafts, {str(r.replaced) for r in rows}, procedure, str(first.rationale), sources)
+    return AppliedRule(first.rule, str(first.label), first["class"], procedure) if changed else None
+
+
+def _prefer(drafts: list[Draft], preferred: str, over: set[str], rationale: str, sources: set[str]) -> bool:
+    """Move (or add) ``preferred`` just before the first listed procedure of ``over``."""
+    positions = [i for i, d in enumerate(drafts) if d.procedure in over]
+    if not positions:
+        return False
+    target = positions[0]
+    current = next((i for i, d in enumerate(drafts) if d.procedure == preferred), None)
+    if current is not None and current < target:
+        return False
+    if current is None:
+        displaced = drafts[target]
+        moved = Draft(preferred, displaced.appropriateness, rationale, displaced.presentation, set(sources))
+    else:
+        moved = drafts.pop(current)
+        moved.rationale = f"{moved.rationale} {rationale}"
+        moved.sources |= sources
+    drafts.insert(target, moved)
+    return True
+
+
+def _substitute(drafts: list[Draft], replaced: set[str], substitute: str, rationale: str, sources: set[str]) -> bool:
+    """Put ``substitute`` in the place of every listed procedure of ``replaced``, keeping one of each."""
+    if not any(d.procedure in replaced for d in drafts):
+        return False
+    result: list[Draft] = []
+    for draft in drafts:
+        if draft.procedure in replaced:
+            draft = Draft(substitute, draft.appropriateness, rationale, draft.presentation, set(sources))
+        if all(kept.procedure != draft.procedure for kept in result):
+            result.append(draft)
+    drafts[:] = result
+    return True
+
+
+def _caveats(
+    kb: KnowledgeBase, inferred: Graph, main: Evaluation, presentations: list[ResultRow]
+) -> list[Caveat]:
+    """The caveats whose conditions the case and its final recommendations meet."""
+    recommended = {d.procedure for d in main.recommendations}
+    deciding = {row["class"] for row in presentations if int(row.rank) == main.urgency_rank}
+    rows_by_caveat: dict[str, list[ResultRow]] = defaultdict(list)
+    for row in kb.queries.select("caveats", inferred, case=CASE):
+        rows_by_caveat[str(row.id)].append(row)
+    caveats = []
+    for caveat_id, rows in rows_by_caveat.items():
+        first = rows[0]
+        required = {str(r.requiredProcedure) for r in rows if r.requiredProcedure is not None}
+        if required and not required & recommended:
+            continue
+        if first.onlyWhenDeciding is not None and first.onlyWhenDeciding.toPython() and deciding != {first["class"]}:
+            continue
+        caveats.append(Caveat(id=caveat_id, text=str(first.text), sources=kb.sources.get(first.caveat, [])))
+    return caveats
