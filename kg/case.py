@@ -22,9 +22,7 @@ class Case(BaseModel):
     age: float | None = Field(default=None, ge=0, le=130, description="Age in years, 0-130.")
     sex: Literal["female", "male", "other", "unknown"] | None = Field(default=None)
     symptom_duration_weeks: float | None = Field(default=None, ge=0, le=2600)
-    egfr: float | None = Field(
-        default=None, ge=0, le=200, description="eGFR in mL/min/1.73 m2, 0-200."
-    )
+    egfr: float | None = Field(default=None, ge=0, le=200, description="eGFR in mL/min/1.73 m2, 0-200.")
 
     @field_validator("findings")
     @classmethod

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import deque
+from collections import defaultdict, deque
 from typing import TYPE_CHECKING
 
 from rdflib import RDFS, BNode, Graph, URIRef
@@ -28,16 +28,29 @@ def explain(
     derivations: list[ResultRow],
     presentations: list[ResultRow],
     urgency: str,
+    listed: dict[str, list[str]],
     recommendations: list[Draft],
     applied_rules: list[AppliedRule],
 ) -> list[JustificationStep]:
-    """One step per (class, supporting finding): presentation classes first, then procedure rules."""
+    """One step per (class, supporting finding): presentation classes first, then procedure rules.
+
+    ``listed`` maps each presentation class at the answer's level to the procedures it recommends.
+    """
     graph = kb.ontology.graph
     support = _support(kb, inferred)
     derived_by = {str(row.id): _derivation(kb, row) for row in derivations}
-    first_procedure: dict[str, str] = {}
-    for draft in recommendations:
-        first_procedure.setdefault(draft.presentation, draft.procedure)
+    urgency_rank = max((int(row.rank) for row in presentations), default=0)
+    final = {draft.procedure for draft in recommendations}
+
+    def recommendation(row: ResultRow) -> str | None:
+        """The first final recommendation the class lists or holds the place of, at the answer's level."""
+        if int(row.rank) != urgency_rank:
+            return None
+        own = listed.get(str(row.id), [])
+        return next(
+            (d.procedure for d in recommendations if d.procedure in own or d.presentation == str(row.id)),
+            None,
+        )
 
     def axiom(finding: str, definition: BNode, filler: Node, cls: Node) -> str:
         parts = [derived_by[finding]] if finding in derived_by else []
@@ -59,7 +72,7 @@ def explain(
                     presentation=str(row.id),
                     axiom=axiom(finding, definition, filler, row["class"]),
                     urgency=str(row.urgency),
-                    recommendation=first_procedure.get(str(row.id)),
+                    recommendation=recommendation(row),
                     sources=kb.sources.get(row["class"], []),
                 )
             )
@@ -71,7 +84,7 @@ def explain(
                     presentation=_name(graph, rule.applies_to),
                     axiom=f"{rule.label}: {axiom(finding, definition, filler, rule.applies_to)}",
                     urgency=urgency,
-                    recommendation=rule.procedure,
+                    recommendation=rule.procedure if rule.procedure in final else None,
                     sources=kb.sources.get(rule.rule, []),
                 )
             )
@@ -96,17 +109,31 @@ def explain(
 def _support(kb: KnowledgeBase, inferred: Graph) -> dict[Node, dict[str, tuple[BNode, Node]]]:
     """For each class of the case: its supporting findings, each with the axiom and filler it met.
 
-    Where several axioms support a class, the one asserted for the class itself wins.
+    A class's own axioms explain it when the case meets one; otherwise the axioms of its subclasses
+    do. Among several axioms for one finding, the first by written form wins (blank node labels
+    differ between runs).
     """
     graph = kb.ontology.graph
-    support: dict[Node, dict[str, tuple[BNode, Node]]] = {}
+    candidates: dict[Node, dict[str, list[tuple[BNode, Node]]]] = defaultdict(lambda: defaultdict(list))
     for row in kb.queries.select("justification", inferred, case=CASE):
-        cls, definition = row["class"], row.definition
-        found = support.setdefault(cls, {})
-        finding = finding_id_of(row.instance)
+        candidates[row["class"]][finding_id_of(row.instance)].append((row.definition, row.filler))
+
+    def preference(cls: Node, candidate: tuple[BNode, Node]) -> tuple[bool, str, str]:
+        definition, filler = candidate
         own = graph.value(definition, RDFS.subClassOf) == cls
-        if finding not in found or (own and graph.value(found[finding][0], RDFS.subClassOf) != cls):
-            found[finding] = (definition, row.filler)
+        return (not own, _expression(graph, definition), _name(graph, filler))
+
+    support = {}
+    for cls, found in candidates.items():
+        own = {
+            finding: options
+            for finding, options in found.items()
+            if any(graph.value(definition, RDFS.subClassOf) == cls for definition, _ in options)
+        }
+        support[cls] = {
+            finding: min(options, key=lambda c, cls=cls: preference(cls, c))
+            for finding, options in (own or found).items()
+        }
     return support
 
 
@@ -115,7 +142,8 @@ def _derivation(kb: KnowledgeBase, row: ResultRow) -> str:
     graph = kb.ontology.graph
     field = next(name for name, prop in kb.case_properties.items() if prop == row.property)
     comparator = graph.value(row.comparator, RDFS.label)
-    return f"{field} {row.value} {comparator} {row.limit} gives {row.id} ({_name(graph, row.threshold)})"
+    value, limit = (f"{float(term.toPython()):g}" for term in (row.value, row.limit))
+    return f"{field} {value} {comparator} {limit} gives {row.id} ({_name(graph, row.threshold)})"
 
 
 def _path(graph: Graph, start: Node, target: Node) -> list[Node]:

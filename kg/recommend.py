@@ -8,6 +8,7 @@ kinds the ontology declares (preference, substitution) and assembles the answer.
 
 from __future__ import annotations
 
+import difflib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -57,6 +58,7 @@ class Evaluation:
     recommendations: list[Draft] = field(default_factory=list)
     applied_rules: list[AppliedRule] = field(default_factory=list)
     do_not_order: dict[str, list[ResultRow]] = field(default_factory=dict)
+    listed: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def first_procedure(self) -> str | None:
@@ -84,7 +86,9 @@ def recommend(kb: KnowledgeBase, case: Case) -> Answer:
     add_presentation(case_graph, CASE, findings)
     candidates = kb.queries.select("assess-next-candidates", kb.ontology.graph + case_graph, case=CASE)
     for candidate in candidates:
-        add_presentation(case_graph, hypothesis(str(candidate.id)), [*findings, (str(candidate.id), candidate.finding)])
+        add_presentation(
+            case_graph, hypothesis(str(candidate.id)), [*findings, (str(candidate.id), candidate.finding)]
+        )
 
     inferred = kb.reasoner.closure(case_graph)
     evaluations = _evaluate(kb, inferred)
@@ -134,6 +138,7 @@ def recommend(kb: KnowledgeBase, case: Case) -> Answer:
             derivations=derivations,
             presentations=presentations,
             urgency=main.urgency,
+            listed=main.listed,
             recommendations=main.recommendations,
             applied_rules=main.applied_rules,
         ),
@@ -146,9 +151,11 @@ def _given_findings(kb: KnowledgeBase, case: Case) -> list[str]:
     """The case's finding IDs, each checked against the vocabulary."""
     for index, finding in enumerate(case.findings):
         if finding not in kb.finding_classes:
+            close = difflib.get_close_matches(finding, kb.finding_classes, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise CaseError(
                 ("findings", index),
-                f"unknown finding {finding!r}; the valid finding IDs are listed by GET /findings "
+                f"unknown finding {finding!r}{hint}; the valid finding IDs are listed by GET /findings "
                 "(or `kg findings`)",
             )
     return list(case.findings)
@@ -170,7 +177,10 @@ def _evaluate(kb: KnowledgeBase, inferred: Graph) -> dict[Node, Evaluation]:
         evaluation = Evaluation(urgency=str(urgency.id), urgency_rank=int(urgency.rank))
         for row in advice.get(case, []):
             evaluation.do_not_order.setdefault(str(row.procedure), []).append(row)
-        drafts = _drafts(kb, recommendations.get(case, []))
+        rows = recommendations.get(case, [])
+        for row in rows:
+            evaluation.listed.setdefault(str(row.presentation), []).append(str(row.procedure))
+        drafts = _drafts(kb, rows)
         for rule_rows in _by_rule(rules.get(case, [])):
             applied = _apply_rule(kb, drafts, rule_rows)
             if applied:
@@ -211,20 +221,25 @@ def _apply_rule(kb: KnowledgeBase, drafts: list[Draft], rows: list[ResultRow]) -
     sources = set(kb.sources.get(first.rule, []))
     if str(first.kind) == "prefer":
         procedure = str(first.preferred)
-        changed = _prefer(drafts, procedure, {str(r.over) for r in rows}, str(first.rationale), sources)
+        add = first.addIfAbsent is not None and bool(first.addIfAbsent.toPython())
+        changed = _prefer(drafts, procedure, {str(r.over) for r in rows}, str(first.rationale), sources, add)
     else:
         procedure = str(first.substitute)
-        changed = _substitute(drafts, {str(r.replaced) for r in rows}, procedure, str(first.rationale), sources)
+        changed = _substitute(
+            drafts, {str(r.replaced) for r in rows}, procedure, str(first.rationale), sources
+        )
     return AppliedRule(first.rule, str(first.label), first["class"], procedure) if changed else None
 
 
-def _prefer(drafts: list[Draft], preferred: str, over: set[str], rationale: str, sources: set[str]) -> bool:
-    """Move (or add) ``preferred`` just before the first listed procedure of ``over``."""
+def _prefer(
+    drafts: list[Draft], preferred: str, over: set[str], rationale: str, sources: set[str], add: bool = False
+) -> bool:
+    """Move ``preferred`` just before the first listed procedure of ``over`` (adding it if ``add``)."""
     positions = [i for i, d in enumerate(drafts) if d.procedure in over]
-    if not positions:
+    current = next((i for i, d in enumerate(drafts) if d.procedure == preferred), None)
+    if not positions or (current is None and not add):
         return False
     target = positions[0]
-    current = next((i for i, d in enumerate(drafts) if d.procedure == preferred), None)
     if current is not None and current < target:
         return False
     if current is None:
@@ -238,7 +253,9 @@ def _prefer(drafts: list[Draft], preferred: str, over: set[str], rationale: str,
     return True
 
 
-def _substitute(drafts: list[Draft], replaced: set[str], substitute: str, rationale: str, sources: set[str]) -> bool:
+def _substitute(
+    drafts: list[Draft], replaced: set[str], substitute: str, rationale: str, sources: set[str]
+) -> bool:
     """Put ``substitute`` in the place of every listed procedure of ``replaced``, keeping one of each."""
     if not any(d.procedure in replaced for d in drafts):
         return False
@@ -267,7 +284,11 @@ def _caveats(
         required = {str(r.requiredProcedure) for r in rows if r.requiredProcedure is not None}
         if required and not required & recommended:
             continue
-        if first.onlyWhenDeciding is not None and first.onlyWhenDeciding.toPython() and deciding != {first["class"]}:
+        if (
+            first.onlyWhenDeciding is not None
+            and first.onlyWhenDeciding.toPython()
+            and deciding != {first["class"]}
+        ):
             continue
         caveats.append(Caveat(id=caveat_id, text=str(first.text), sources=kb.sources.get(first.caveat, [])))
     return caveats

@@ -1,0 +1,56 @@
+"""Errors as HTTP answers: a rejected case is a 422 naming the field; nothing leaks a traceback."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from kg.errors import CaseError
+from kg.rejection import Loc, explain
+
+FINDINGS_HINT = "valid finding IDs are listed at GET /findings"
+BODY_HINT = "send the case as a JSON object with Content-Type: application/json"
+
+logger = logging.getLogger(__name__)
+
+
+def _unprocessable(items: Iterable[tuple[Loc, str, str]]) -> JSONResponse:
+    """A 422 listing (loc, message, type) per rejected field; ``loc`` starts with "body"."""
+    detail = [
+        {"loc": list(loc), "msg": explain(loc[1:], msg, kind, FINDINGS_HINT), "type": kind}
+        for loc, msg, kind in items
+    ]
+    return JSONResponse(status_code=422, content={"detail": detail})
+
+
+async def _case_rejected(_: Request, exc: CaseError) -> JSONResponse:
+    return _unprocessable([(("body", *exc.loc), exc.message, "value_error")])
+
+
+def _described(error: dict) -> str:
+    """FastAPI's message, with the parser's reason for bad JSON and a hint for a body that is no object."""
+    if error["type"] == "json_invalid":
+        return f"{error['msg']}: {error['ctx']['error']} (at character {error['loc'][-1]})"
+    if len(error["loc"]) == 1:
+        return f"{error['msg']}; {BODY_HINT}"
+    return error["msg"]
+
+
+async def _request_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+    return _unprocessable((tuple(e["loc"]), _described(e), e["type"]) for e in exc.errors())
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    logger.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse(status_code=500, content={"detail": "internal error; the request was not processed"})
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    """Map kg's and FastAPI's errors to JSON answers."""
+    app.add_exception_handler(CaseError, _case_rejected)
+    app.add_exception_handler(RequestValidationError, _request_invalid)
+    app.add_exception_handler(Exception, _unexpected)

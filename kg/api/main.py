@@ -1,0 +1,38 @@
+"""The app factory: ``uvicorn --factory kg.api.main:create_app`` or ``kg serve``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from kg import DISCLAIMER
+from kg.api.errors import add_error_handlers
+from kg.api.routes import health, recommendations, vocabulary
+from kg.config import Settings
+from kg.knowledge_base import KnowledgeBase
+
+
+def create_app(settings: Settings | None = None, knowledge_base: KnowledgeBase | None = None) -> FastAPI:
+    """The service; its lifespan loads the knowledge base once, unless one is given already loaded."""
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if knowledge_base is None:
+            app.state.knowledge_base = KnowledgeBase.load(settings.ontology_dir)
+        else:
+            app.state.knowledge_base = knowledge_base
+        yield
+
+    app = FastAPI(
+        title="kg",
+        summary="Imaging for low back pain: justified recommendations from an OWL 2 RL knowledge graph.",
+        description=f"**{DISCLAIMER}**",
+        lifespan=lifespan,
+    )
+    add_error_handlers(app)
+    for module in (recommendations, vocabulary, health):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,69 @@
+"""Schemas of the HTTP layer that the core does not already define, and the OpenAPI examples.
+
+Cases and answers are ``kg.case.Case`` and ``kg.answer.Answer``; vocabularies are ``kg.vocabulary``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+# Request examples for POST /recommendations, copied from tests/scenarios/public.toml (documentation only).
+CASE_EXAMPLES: dict[str, dict[str, Any]] = {
+    "seed-leg-weakness": {
+        "summary": "Leg weakness (the seed case)",
+        "description": "Low back pain with leg weakness: urgent MRI without contrast, no radiographs.",
+        "value": {
+            "findings": ["low-back-pain", "leg-weakness"],
+            "age": 45,
+            "sex": "female",
+            "symptom_duration_weeks": 1,
+            "egfr": 85,
+        },
+    },
+    "ces-saddle-anesthesia": {
+        "summary": "Saddle anesthesia",
+        "description": "Suspected cauda equina syndrome: emergent MRI.",
+        "value": {"findings": ["low-back-pain", "saddle-anesthesia"], "age": 41},
+    },
+    "v7-cancer-renal-impairment": {
+        "summary": "History of cancer, eGFR 22",
+        "description": "Contrast stays indicated; severe renal impairment is derived from the eGFR.",
+        "value": {"findings": ["low-back-pain", "history-of-cancer"], "age": 64, "egfr": 22},
+    },
+    "acute-uncomplicated": {
+        "summary": "Acute, no red flags",
+        "description": "No imaging now; the answer lists the red flags to assess next.",
+        "value": {"findings": ["low-back-pain"], "age": 35, "symptom_duration_weeks": 2},
+    },
+    "v6-older-age-derived": {
+        "summary": "Older age only",
+        "description": "Older age is derived from the age; a trial of therapy comes first.",
+        "value": {"findings": ["low-back-pain"], "age": 78, "symptom_duration_weeks": 1},
+    },
+}
+
+
+class Health(BaseModel):
+    """The service is up and has loaded this ontology."""
+
+    status: Literal["ok"] = "ok"
+    ontology_version: str
+
+
+class ErrorItem(BaseModel):
+    """One rejected field, in FastAPI's validation-error shape."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorBody(BaseModel):
+    """The body of a 422: every rejected field."""
+
+    detail: list[ErrorItem]
+
+
+UNPROCESSABLE = {422: {"model": ErrorBody, "description": "The case was rejected; `loc` names the field."}}

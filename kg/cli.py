@@ -1,0 +1,138 @@
+"""The ``kg`` command: serve the API, recommend imaging for a case, list the findings."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import uvicorn
+from pydantic import ValidationError
+
+from kg.api.main import create_app
+from kg.case import Case
+from kg.config import Settings
+from kg.errors import CaseError, OntologyError
+from kg.knowledge_base import KnowledgeBase
+from kg.readable import render
+from kg.rejection import Loc, explain
+
+FINDINGS_HINT = "run `kg findings` or GET /findings for valid IDs"
+MEASUREMENTS = ("age", "sex", "weeks", "egfr")
+
+
+class _Rejected(Exception):
+    """The command cannot go on; its message is one line per problem, for standard error."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        super().__init__("\n".join(lines))
+
+
+def _problem(loc: Loc, msg: str, kind: str) -> str:
+    """("findings", 2) -> "findings[2]: msg; where the valid values are"."""
+    field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".") or "input"
+    return f"{field}: {explain(loc, msg, kind, FINDINGS_HINT)}"
+
+
+def _read_case(args: argparse.Namespace) -> Case:
+    """The case from ``--input`` (a file, or - for standard input) or from ``--finding`` and measurements."""
+    try:
+        if args.input is None:
+            return Case(
+                findings=args.findings,
+                age=args.age,
+                sex=args.sex,
+                symptom_duration_weeks=args.weeks,
+                egfr=args.egfr,
+            )
+        given = [f"--{name}" for name in MEASUREMENTS if getattr(args, name) is not None]
+        if given:
+            raise _Rejected([f"{', '.join(given)}: goes with --finding; put it in the case JSON instead"])
+        text = sys.stdin.read() if args.input == "-" else Path(args.input).read_bytes()
+        return Case.model_validate_json(text)
+    except OSError as exc:
+        raise _Rejected([f"--input: cannot read {args.input}: {exc.strerror}"]) from None
+    except ValidationError as exc:
+        raise _Rejected(_problem(tuple(e["loc"]), e["msg"], e["type"]) for e in exc.errors()) from None
+
+
+def _recommend(args: argparse.Namespace, settings: Settings) -> int:
+    case = _read_case(args)
+    kb = KnowledgeBase.load(settings.ontology_dir)
+    try:
+        answer = kb.recommend(case)
+    except CaseError as exc:
+        raise _Rejected([_problem(exc.loc, exc.message, "value_error")]) from None
+    print(answer.model_dump_json(indent=2) if args.json or args.input else render(answer, kb))
+    return 0
+
+
+def _findings(_: argparse.Namespace, settings: Settings) -> int:
+    findings = KnowledgeBase.load(settings.ontology_dir).findings
+    width = max((len(f.id) for f in findings), default=0)
+    for f in findings:
+        print(f"{f.id:<{width}}  {f.label}" + (f"  [{', '.join(f.kinds)}]" if f.kinds else ""))
+    return 0
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    # Loaded here, not in the app's lifespan, so that a broken ontology is a message rather than a traceback.
+    app = create_app(settings, KnowledgeBase.load(settings.ontology_dir))
+    uvicorn.run(app, host=args.host, port=args.port)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kg", description="Imaging for low back pain: justified recommendations from a knowledge graph."
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the HTTP service (OpenAPI at /docs)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(run=_serve)
+
+    recommend = commands.add_parser(
+        "recommend",
+        help="recommend imaging for a case",
+        description="Prints the answer: JSON with --input (or --json), readable text with --finding.",
+    )
+    source = recommend.add_mutually_exclusive_group(required=True)
+    source.add_argument("--input", metavar="FILE", help="a case JSON file, or - for standard input")
+    source.add_argument("--finding", dest="findings", action="append", metavar="ID", help="a finding; repeat")
+    recommend.add_argument("--age", type=float, help="age in years")
+    recommend.add_argument("--sex", help="as in the case JSON")
+    recommend.add_argument("--weeks", type=float, help="symptom duration in weeks")
+    recommend.add_argument("--egfr", type=float, help="eGFR in mL/min/1.73 m2")
+    recommend.add_argument("--json", action="store_true", help="print JSON with --finding too")
+    recommend.set_defaults(run=_recommend)
+
+    findings = commands.add_parser("findings", help="list the finding IDs a case may contain")
+    findings.set_defaults(run=_findings)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; 0 on success, 2 on a rejected case or an ontology that does not load."""
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error argparse has already explained
+        return int(exc.code or 0)
+    settings = Settings.from_env()
+    try:
+        return args.run(args, settings)
+    except _Rejected as exc:
+        print(exc, file=sys.stderr)
+    except OntologyError as exc:
+        print(f"kg: the ontology in {settings.ontology_dir} does not load: {exc}", file=sys.stderr)
+    except BrokenPipeError:  # the reader of standard output has gone, e.g. `kg findings | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""Shared fixtures: the knowledge base is loaded once per session and shared by the API and the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from kg.api.main import create_app
+from kg.config import Settings
+from kg.knowledge_base import KnowledgeBase
+
+
+@pytest.fixture(scope="session")
+def kb() -> KnowledgeBase:
+    return KnowledgeBase.load(Settings.from_env().ontology_dir)
+
+
+@pytest.fixture(scope="session")
+def client(kb: KnowledgeBase) -> Iterator[TestClient]:
+    """The app with its lifespan run; it is handed the session's knowledge base instead of loading another."""
+    with TestClient(create_app(knowledge_base=kb)) as client:
+        yield client
+
+
+@pytest.fixture
+def cli_kb(monkeypatch: pytest.MonkeyPatch, kb: KnowledgeBase) -> KnowledgeBase:
+    """Makes ``kg.cli.main`` reuse the session's knowledge base instead of loading one per call."""
+    monkeypatch.setattr(KnowledgeBase, "load", lambda ontology_dir: kb)
+    return kb

@@ -1,0 +1,46 @@
+"""Informaticists extend the knowledge in Turtle: a new red flag changes answers with no code change."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kg.case import Case
+from kg.config import DEFAULT_ONTOLOGY_DIR, Settings
+from kg.errors import CaseError
+from kg.knowledge_base import KnowledgeBase
+
+NEW_RED_FLAG = """
+@prefix kg:   <https://w3id.org/kg/> .
+@prefix owl:  <http://www.w3.org/2002/07/owl#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+
+kg:urinary-urgency a owl:Class ; rdfs:subClassOf kg:CaudaEquinaRedFlag ;
+    skos:inScheme kg:findings ; skos:notation "urinary-urgency" ; rdfs:label "urinary urgency" ;
+    skos:definition "New urinary urgency." .
+"""
+
+
+def test_a_new_red_flag_module_changes_the_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kb: KnowledgeBase
+) -> None:
+    case = Case(findings=["low-back-pain", "urinary-urgency"], age=50)
+    with pytest.raises(CaseError):
+        kb.recommend(case)
+
+    edited = tmp_path / "ontology"
+    shutil.copytree(DEFAULT_ONTOLOGY_DIR, edited)
+    (edited / "local-red-flags.ttl").write_text(NEW_RED_FLAG)
+    monkeypatch.setenv("KG_ONTOLOGY_DIR", str(edited))
+    extended = KnowledgeBase.load(Settings.from_env().ontology_dir)
+
+    assert "urinary-urgency" in {f.id for f in extended.findings}
+    result = extended.recommend(case)
+    assert result.urgency == "emergent"
+    assert "cauda-equina-syndrome" in result.suspected_conditions
+    assert result.ontology_version != kb.version
+    without_it = extended.recommend(Case(findings=["low-back-pain", "leg-weakness"], age=50))
+    assert "urinary-urgency" in without_it.assess_next

@@ -1,0 +1,37 @@
+"""The justification chain: every step names a finding and the axiom that classified the case."""
+
+from __future__ import annotations
+
+from kg.case import Case
+from kg.knowledge_base import KnowledgeBase
+
+
+def test_each_step_names_a_finding_its_axiom_and_sources(kb: KnowledgeBase) -> None:
+    case = Case(findings=["low-back-pain", "saddle-anesthesia"], age=41)
+    result = kb.recommend(case)
+    ces = [s for s in result.justification if s.presentation == "suspected-cauda-equina-syndrome"]
+    assert len(ces) == 1
+    step = ces[0]
+    assert step.finding == "saddle-anesthesia"
+    assert step.axiom == (
+        "saddle-anesthesia SubClassOf CaudaEquinaRedFlag; "
+        "Presentation and (hasFinding some CaudaEquinaRedFlag) SubClassOf SuspectedCaudaEquinaSyndrome"
+    )
+    assert step.urgency == "emergent"
+    assert step.recommendation == result.recommendations[0].procedure
+    assert step.sources == ["acr-lbp-2021", "seed"]
+    assert {s.finding for s in result.justification} <= set(case.findings)
+
+
+def test_a_derived_finding_shows_its_threshold(kb: KnowledgeBase) -> None:
+    result = kb.recommend(Case(findings=["low-back-pain"], age=78))
+    step = next(s for s in result.justification if s.finding == "older-age")
+    assert step.axiom.startswith("age 78 at least (>=) 70 gives older-age (older-age-threshold)")
+    assert step.recommendation == "xr-lumbar"
+
+
+def test_a_finding_that_sets_nothing_says_so(kb: KnowledgeBase) -> None:
+    result = kb.recommend(Case(findings=["low-back-pain", "fever"]))
+    step = next(s for s in result.justification if s.finding == "fever")
+    assert step.presentation == "none" and step.recommendation is None
+    assert "no presentation class" in step.axiom

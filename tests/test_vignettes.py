@@ -1,0 +1,41 @@
+"""Every public vignette, through REST and through the CLI, and the determinism of answers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from vignettes import case_body, check_answer, load_cases
+
+from kg.cli import main
+
+CASES = load_cases()
+BY_ID = {case["id"]: case for case in CASES}
+
+
+@pytest.mark.parametrize("case", CASES, ids=list(BY_ID))
+def test_vignette_via_rest(client: TestClient, case: dict) -> None:
+    response = client.post("/recommendations", json=case_body(case))
+    assert response.status_code == 200, response.text
+    assert check_answer(case, response.json()) == []
+
+
+@pytest.mark.usefixtures("cli_kb")
+@pytest.mark.parametrize("case", CASES, ids=list(BY_ID))
+def test_vignette_via_cli(case: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps(case_body(case)))
+    assert main(["recommend", "--input", str(path)]) == 0
+    assert check_answer(case, json.loads(capsys.readouterr().out)) == []
+
+
+def test_answers_are_deterministic(client: TestClient) -> None:
+    body = case_body(BY_ID["infection-with-deficit"])
+    reordered = {**body, "findings": body["findings"][::-1]}
+    first, again, shuffled = (
+        client.post("/recommendations", json=b).content for b in (body, body, reordered)
+    )
+    assert first == again
+    assert first == shuffled
