@@ -53,6 +53,7 @@ class Answer(BaseModel):
     """What kg recommends for a case, and exactly why."""
 
     urgency: str
+    urgency_meaning: str = Field(description="What the urgency level asks for, e.g. image within 24-48 h.")
     suspected_conditions: list[str]
     recommendations: list[Recommendation]
     do_not_order: list[DoNotOrder]

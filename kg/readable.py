@@ -10,7 +10,7 @@ def render(answer: Answer, kb: KnowledgeBase) -> str:
     """Urgency, what to order, why, what not to order, what to assess next, caveats, disclaimer."""
     procedures = {p.id: p.label for p in kb.procedures}
     findings = {f.id: f.label for f in kb.findings}
-    lines = [f"Urgency: {answer.urgency.upper()}"]
+    lines = [f"Urgency: {answer.urgency.upper()} ({answer.urgency_meaning})"]
     if answer.suspected_conditions:
         lines.append(f"Suspected: {', '.join(answer.suspected_conditions)}")
     if answer.derived_findings:

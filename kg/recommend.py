@@ -55,6 +55,7 @@ class Evaluation:
 
     urgency: str
     urgency_rank: int
+    urgency_meaning: str
     recommendations: list[Draft] = field(default_factory=list)
     applied_rules: list[AppliedRule] = field(default_factory=list)
     do_not_order: dict[str, list[ResultRow]] = field(default_factory=dict)
@@ -117,6 +118,7 @@ def recommend(kb: KnowledgeBase, case: Case) -> Answer:
     ]
     return Answer(
         urgency=main.urgency,
+        urgency_meaning=main.urgency_meaning,
         suspected_conditions=[
             str(r.condition) for r in kb.queries.select("suspected-conditions", inferred, case=CASE)
         ],
@@ -174,7 +176,9 @@ def _evaluate(kb: KnowledgeBase, inferred: Graph) -> dict[Node, Evaluation]:
     advice = select("do-not-order", inferred)
     evaluations = {}
     for case, (urgency, *_) in select("urgency", inferred).items():
-        evaluation = Evaluation(urgency=str(urgency.id), urgency_rank=int(urgency.rank))
+        evaluation = Evaluation(
+            urgency=str(urgency.id), urgency_rank=int(urgency.rank), urgency_meaning=str(urgency.meaning)
+        )
         for row in advice.get(case, []):
             evaluation.do_not_order.setdefault(str(row.procedure), []).append(row)
         rows = recommendations.get(case, [])

@@ -57,7 +57,7 @@ def test_readable_answer(cli_kb: KnowledgeBase, capsys: pytest.CaptureFixture[st
     code, out, _ = run(capsys, *SEED_ARGS)
     assert code == 0
     mri = next(p for p in cli_kb.procedures if p.id == "mri-lumbar-without-contrast")
-    assert "Urgency: URGENT" in out
+    assert "Urgency: URGENT (Image within 24-48 hours.)" in out
     assert f"Recommended: {mri.label} (mri-lumbar-without-contrast" in out
     assert "Do not order:" in out
     assert "Assess next:" in out
