@@ -94,11 +94,6 @@ def recommend(kb: KnowledgeBase, case: Case) -> Answer:
     inferred = kb.reasoner.closure(case_graph)
     evaluations = _evaluate(kb, inferred)
     main = evaluations[CASE]
-    changed = [
-        (evaluations[hypothesis(str(c.id))], str(c.id))
-        for c in candidates
-        if _changes_answer(evaluations[hypothesis(str(c.id))], main)
-    ]
     presentations = kb.queries.select("presentations", inferred, case=CASE)
     procedures = {p.id: p for p in kb.procedures}
     recommendations = [
@@ -131,7 +126,7 @@ def recommend(kb: KnowledgeBase, case: Case) -> Answer:
             )
             for procedure, advice in main.do_not_order.items()
         ],
-        assess_next=[finding for _, finding in sorted(changed, key=lambda e: (-e[0].urgency_rank, e[1]))],
+        assess_next=_assess_next(kb, inferred, evaluations, [str(c.id) for c in candidates]),
         caveats=_caveats(kb, inferred, main, presentations),
         justification=explain(
             kb,
@@ -163,9 +158,25 @@ def _given_findings(kb: KnowledgeBase, case: Case) -> list[str]:
     return list(case.findings)
 
 
-def _changes_answer(variant: Evaluation, main: Evaluation) -> bool:
-    """Whether a variant raises the urgency or changes the first procedure."""
-    return variant.urgency_rank > main.urgency_rank or variant.first_procedure != main.first_procedure
+def _assess_next(
+    kb: KnowledgeBase, inferred: Graph, evaluations: dict[Node, Evaluation], candidates: list[str]
+) -> list[str]:
+    """The candidate findings worth asking about, most urgent first.
+
+    A candidate qualifies when adding it alone raises the urgency or changes the first procedure
+    (its variant's evaluation), or when it would reach a more urgent presentation class together
+    with the other findings one class definition still lacks (assess-next-completions.rq).
+    """
+    main = evaluations[CASE]
+    reach: dict[str, int] = {}
+    for finding in candidates:
+        variant = evaluations[hypothesis(finding)]
+        if variant.urgency_rank > main.urgency_rank or variant.first_procedure != main.first_procedure:
+            reach[finding] = variant.urgency_rank
+    for row in kb.queries.select("assess-next-completions", inferred, case=CASE):
+        if str(row.id) in candidates:
+            reach[str(row.id)] = max(reach.get(str(row.id), 0), int(row.urgencyRank))
+    return sorted(reach, key=lambda finding: (-reach[finding], finding))
 
 
 def _evaluate(kb: KnowledgeBase, inferred: Graph) -> dict[Node, Evaluation]:

@@ -124,3 +124,12 @@ def test_weak_findings_alone_set_no_urgency(kb: KnowledgeBase) -> None:
     result = answer(kb, "low-back-pain", "unexplained-weight-loss", "reflex-change")
     assert result.urgency == "none" and result.recommendations == []
     assert "weight-loss-follow-up" in [c.id for c in result.caveats]
+
+
+def test_assess_next_includes_what_completes_a_more_urgent_definition(kb: KnowledgeBase) -> None:
+    """FACTS.md: with no red flags, ask about infection risk factors, though alone each changes nothing."""
+    result = answer(kb, "low-back-pain", age=35)
+    assert {"iv-drug-use", "recent-bacterial-infection", "fever", "leg-weakness"} <= set(result.assess_next)
+    # most urgent first: cauda equina (emergent), then fracture risk (expedited), then V3 (routine)
+    order = result.assess_next.index
+    assert order("saddle-anesthesia") < order("osteoporosis") < order("surgery-or-intervention-candidate")
