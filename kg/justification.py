@@ -147,18 +147,20 @@ def _derivation(kb: KnowledgeBase, row: ResultRow) -> str:
 
 
 def _path(graph: Graph, start: Node, target: Node) -> list[Node]:
-    """The asserted subclass path from ``start`` up to ``target`` (a class or a union holding it)."""
-    members = set(Collection(graph, graph.value(target, OWL.unionOf))) if isinstance(target, BNode) else set()
+    """The asserted subclass path from ``start`` up to ``target`` (a class, or a union holding one)."""
+    union = graph.value(target, OWL.unionOf) if isinstance(target, BNode) else None
+    members = set(Collection(graph, union)) if union is not None else set()
     previous: dict[Node, Node | None] = {start: None}
     queue = deque([start])
     while queue:
         node = queue.popleft()
         if node == target or node in members:
-            path = [target] if node in members else []
-            while node is not None:
-                path.insert(0, node) if not path or path[0] != node else None
-                node = previous[node]
-            return path
+            path: list[Node] = []
+            step: Node | None = node
+            while step is not None:
+                path.insert(0, step)
+                step = previous[step]
+            return path if node == target else [*path, target]
         for parent in graph.objects(node, RDFS.subClassOf):
             if parent not in previous:
                 previous[parent] = node

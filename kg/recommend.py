@@ -70,27 +70,7 @@ class Evaluation:
 def recommend(kb: KnowledgeBase, case: Case) -> Answer:
     """The answer for ``case``: urgency, ordered procedures, advice and the justification."""
     given = _given_findings(kb, case)
-    measurements = {
-        kb.case_properties[name]: value
-        for name, value in case.model_dump(exclude={"findings"}, exclude_none=True).items()
-        if name in kb.case_properties
-    }
-    case_graph = Graph()
-    add_presentation(case_graph, CASE, [(f, kb.finding_classes[f]) for f in given], measurements)
-    derivations = [
-        row
-        for row in kb.queries.select("derived-findings", kb.ontology.graph + case_graph, case=CASE)
-        if str(row.id) not in given
-    ]
-    derived = list(dict.fromkeys(str(row.id) for row in derivations))
-    findings = [(f, kb.finding_classes[f]) for f in [*given, *derived]]
-    add_presentation(case_graph, CASE, findings)
-    candidates = kb.queries.select("assess-next-candidates", kb.ontology.graph + case_graph, case=CASE)
-    for candidate in candidates:
-        add_presentation(
-            case_graph, hypothesis(str(candidate.id)), [*findings, (str(candidate.id), candidate.finding)]
-        )
-
+    case_graph, derivations, candidates = _case_graph(kb, case, given)
     inferred = kb.reasoner.closure(case_graph)
     evaluations = _evaluate(kb, inferred)
     main = evaluations[CASE]
@@ -98,13 +78,11 @@ def recommend(kb: KnowledgeBase, case: Case) -> Answer:
     procedures = {p.id: p for p in kb.procedures}
     recommendations = [
         Recommendation(
+            **procedures[d.procedure].model_dump(
+                include={"label", "modality", "contrast", "radiation_level", "loinc"}
+            ),
             procedure=d.procedure,
-            label=procedures[d.procedure].label,
-            modality=procedures[d.procedure].modality,
-            contrast=procedures[d.procedure].contrast,
             appropriateness=d.appropriateness,
-            radiation_level=procedures[d.procedure].radiation_level,
-            loinc=procedures[d.procedure].loinc,
             rationale=d.rationale,
             presentation=d.presentation,
             sources=sorted(d.sources),
@@ -139,9 +117,39 @@ def recommend(kb: KnowledgeBase, case: Case) -> Answer:
             recommendations=main.recommendations,
             applied_rules=main.applied_rules,
         ),
-        derived_findings=derived,
+        derived_findings=list(dict.fromkeys(str(row.id) for row in derivations)),
         ontology_version=kb.version,
     )
+
+
+def _case_graph(
+    kb: KnowledgeBase, case: Case, given: list[str]
+) -> tuple[Graph, list[ResultRow], list[ResultRow]]:
+    """The case as RDF, with its derived findings and one what-if variant per assess-next candidate.
+
+    Returns the graph, the threshold derivations (derived-findings.rq) and the candidates.
+    """
+    measurements = {
+        kb.case_properties[name]: value
+        for name, value in case.model_dump(exclude={"findings"}, exclude_none=True).items()
+        if name in kb.case_properties
+    }
+    graph = Graph()
+    add_presentation(graph, CASE, [(f, kb.finding_classes[f]) for f in given], measurements)
+    derivations = [
+        row
+        for row in kb.queries.select("derived-findings", kb.ontology.graph + graph, case=CASE)
+        if str(row.id) not in given
+    ]
+    findings = [(str(row.id), row.finding) for row in derivations]
+    add_presentation(graph, CASE, findings)
+    findings = [(f, kb.finding_classes[f]) for f in given] + findings
+    candidates = kb.queries.select("assess-next-candidates", kb.ontology.graph + graph, case=CASE)
+    for candidate in candidates:
+        add_presentation(
+            graph, hypothesis(str(candidate.id)), [*findings, (str(candidate.id), candidate.finding)]
+        )
+    return graph, derivations, candidates
 
 
 def _given_findings(kb: KnowledgeBase, case: Case) -> list[str]:
