@@ -35,3 +35,33 @@ def test_an_undeclared_source_is_caught(kb: KnowledgeBase) -> None:
     broken += kb.ontology.graph
     broken.add((KG["rec-cauda-equina-1"], DCTERMS.source, URIRef("https://example.org/blog")))
     assert len(QC.select("unknown-source-violation", broken)) == 1
+
+
+def test_an_existential_superclass_is_caught(kb: KnowledgeBase) -> None:
+    broken = Graph()
+    broken += kb.ontology.graph
+    broken.parse(
+        data="""
+        @prefix kg: <https://w3id.org/kg/> . @prefix owl: <http://www.w3.org/2002/07/owl#> .
+        @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+        kg:SuspectedCaudaEquinaSyndrome rdfs:subClassOf
+            [ owl:onProperty kg:hasFinding ; owl:someValuesFrom kg:CaudaEquinaRedFlag ] .
+        kg:SuspectedSpinalInfection owl:equivalentClass [ owl:intersectionOf ( kg:Presentation
+            [ owl:unionOf ( kg:fever kg:elevated-inflammatory-markers ) ] ) ] .
+        """,
+        format="turtle",
+    )
+    rows = {(r["class"], str(r.problem)) for r in QC.select("rl-profile-violation", broken)}
+    assert rows == {
+        (KG.SuspectedCaudaEquinaSyndrome, "someValuesFrom as a superclass"),
+        (KG.SuspectedSpinalInfection, "unionOf inside an equivalence"),
+    }
+
+
+def test_an_urgent_class_without_recommendations_is_caught(kb: KnowledgeBase) -> None:
+    broken = Graph()
+    broken += kb.ontology.graph
+    for recommendation in list(broken.subjects(KG.forPresentation, KG.ProgressiveNeurologicDeficit)):
+        broken.remove((recommendation, None, None))
+    rows = QC.select("presentation-without-recommendation-violation", broken)
+    assert [(r["class"], str(r.urgency)) for r in rows] == [(KG.ProgressiveNeurologicDeficit, "emergent")]
