@@ -136,15 +136,15 @@ def _case_graph(
     }
     graph = Graph()
     add_presentation(graph, CASE, [(f, kb.finding_classes[f]) for f in given], measurements)
+    asserted = kb.ontology.graph + graph
     derivations = [
-        row
-        for row in kb.queries.select("derived-findings", kb.ontology.graph + graph, case=CASE)
-        if str(row.id) not in given
+        row for row in kb.queries.select("derived-findings", asserted, case=CASE) if str(row.id) not in given
     ]
-    findings = [(str(row.id), row.finding) for row in derivations]
-    add_presentation(graph, CASE, findings)
-    findings = [(f, kb.finding_classes[f]) for f in given] + findings
-    candidates = kb.queries.select("assess-next-candidates", kb.ontology.graph + graph, case=CASE)
+    derived = [(str(row.id), row.finding) for row in derivations]
+    for target in (graph, asserted):
+        add_presentation(target, CASE, derived)
+    findings = [(f, kb.finding_classes[f]) for f in given] + derived
+    candidates = kb.queries.select("assess-next-candidates", asserted, case=CASE)
     for candidate in candidates:
         add_presentation(
             graph, hypothesis(str(candidate.id)), [*findings, (str(candidate.id), candidate.finding)]
