@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from kg.case import Case
 from kg.config import QUERIES_DIR
 from kg.namespaces import KG
 from kg.ontology import Ontology, load_ontology
-from kg.queries import QueryLibrary
+from kg.queries import QueryLibrary, grouped
 from kg.reasoning import Reasoner
 from kg.recommend import recommend
 from kg.vocabulary import FindingInfo, ProcedureInfo
@@ -45,9 +44,10 @@ class KnowledgeBase:
         queries = QueryLibrary(queries_dir)
         graph = ontology.graph
         findings, finding_classes = _read_findings(queries, graph)
-        sources: dict[Node, list[str]] = defaultdict(list)
-        for row in queries.select("sources", graph):
-            sources[row.resource].append(str(row.source))
+        sources = {
+            resource: [str(row.source) for row in rows]
+            for resource, rows in grouped(queries.select("sources", graph), "resource").items()
+        }
         return cls(
             ontology=ontology,
             queries=queries,
@@ -56,7 +56,7 @@ class KnowledgeBase:
             procedures=_read_procedures(queries, graph),
             finding_classes=finding_classes,
             case_properties={str(field): prop for prop, field in graph.subject_objects(KG.caseField)},
-            sources=dict(sources),
+            sources=sources,
         )
 
     def recommend(self, case: Case) -> Answer:
@@ -66,23 +66,18 @@ class KnowledgeBase:
 
 def _read_findings(queries: QueryLibrary, graph: Graph) -> tuple[list[FindingInfo], dict[str, URIRef]]:
     """The finding vocabulary and each finding's class."""
-    first_rows: dict[str, object] = {}
-    kinds: dict[str, set[str]] = defaultdict(set)
-    for row in queries.select("findings", graph):
-        first_rows.setdefault(str(row.id), row)
-        if row.kind is not None:
-            kinds[str(row.id)].add(str(row.kind))
+    by_id = grouped(queries.select("findings", graph), "id")
     findings = [
         FindingInfo(
-            id=finding_id,
-            label=str(row.label),
-            definition=str(row.definition or ""),
-            snomed=str(row.snomed) if row.snomed else None,
-            kinds=sorted(kinds[finding_id]),
+            id=str(finding_id),
+            label=str(rows[0].label),
+            definition=str(rows[0].definition or ""),
+            snomed=str(rows[0].snomed) if rows[0].snomed else None,
+            kinds=sorted({str(row.kind) for row in rows if row.kind is not None}),
         )
-        for finding_id, row in first_rows.items()
+        for finding_id, rows in by_id.items()
     ]
-    return findings, {finding_id: row.finding for finding_id, row in first_rows.items()}
+    return findings, {str(finding_id): rows[0].finding for finding_id, rows in by_id.items()}
 
 
 def _read_procedures(queries: QueryLibrary, graph: Graph) -> list[ProcedureInfo]:

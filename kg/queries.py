@@ -31,7 +31,12 @@ class QueryLibrary:
 
     def select_by_case(self, name: str, graph: Graph, **bindings: Node) -> dict[Node, list[ResultRow]]:
         """Run query ``name`` and group its rows by their ``?case``."""
-        grouped: dict[Node, list[ResultRow]] = defaultdict(list)
-        for row in self.select(name, graph, **bindings):
-            grouped[row.case].append(row)
-        return grouped
+        return grouped(self.select(name, graph, **bindings), "case")
+
+
+def grouped(rows: list[ResultRow], variable: str) -> dict[Node, list[ResultRow]]:
+    """``rows`` grouped by the value of ``variable``, groups and rows in their query order."""
+    groups: dict[Node, list[ResultRow]] = defaultdict(list)
+    for row in rows:
+        groups[row[variable]].append(row)
+    return dict(groups)

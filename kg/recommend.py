@@ -9,7 +9,6 @@ kinds the ontology declares (preference, substitution) and assembles the answer.
 from __future__ import annotations
 
 import difflib
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -23,6 +22,7 @@ from kg.errors import CaseError
 from kg.justification import explain
 from kg.namespaces import CASE
 from kg.presentation import add_presentation, hypothesis
+from kg.queries import grouped
 
 if TYPE_CHECKING:
     from kg.knowledge_base import KnowledgeBase
@@ -204,7 +204,7 @@ def _evaluate(kb: KnowledgeBase, inferred: Graph) -> dict[Node, Evaluation]:
         for row in rows:
             evaluation.listed.setdefault(str(row.presentation), []).append(str(row.procedure))
         drafts = _drafts(kb, rows)
-        for rule_rows in _by_rule(rules.get(case, [])):
+        for rule_rows in grouped(rules.get(case, []), "rule").values():
             applied = _apply_rule(kb, drafts, rule_rows)
             if applied:
                 evaluation.applied_rules.append(applied)
@@ -230,22 +230,14 @@ def _drafts(kb: KnowledgeBase, rows: list[ResultRow]) -> list[Draft]:
     return list(drafts.values())
 
 
-def _by_rule(rows: list[ResultRow]) -> list[list[ResultRow]]:
-    """Rule rows grouped by rule, in rule order."""
-    grouped: dict[Node, list[ResultRow]] = defaultdict(list)
-    for row in rows:
-        grouped[row.rule].append(row)
-    return list(grouped.values())
-
-
 def _apply_rule(kb: KnowledgeBase, drafts: list[Draft], rows: list[ResultRow]) -> AppliedRule | None:
     """Apply one procedure rule to ``drafts`` in place; what it changed, or None."""
     first = rows[0]
     sources = set(kb.sources.get(first.rule, []))
     if str(first.kind) == "prefer":
         procedure = str(first.preferred)
-        add = first.addIfAbsent is not None and bool(first.addIfAbsent.toPython())
-        changed = _prefer(drafts, procedure, {str(r.over) for r in rows}, str(first.rationale), sources, add)
+        over = {str(r.over) for r in rows}
+        changed = _prefer(drafts, procedure, over, str(first.rationale), sources, _is_true(first.addIfAbsent))
     else:
         procedure = str(first.substitute)
         changed = _substitute(
@@ -298,20 +290,19 @@ def _caveats(
     """The caveats whose conditions the case and its final recommendations meet."""
     recommended = {d.procedure for d in main.recommendations}
     deciding = {row["class"] for row in presentations if int(row.rank) == main.urgency_rank}
-    rows_by_caveat: dict[str, list[ResultRow]] = defaultdict(list)
-    for row in kb.queries.select("caveats", inferred, case=CASE):
-        rows_by_caveat[str(row.id)].append(row)
     caveats = []
-    for caveat_id, rows in rows_by_caveat.items():
+    for rows in grouped(kb.queries.select("caveats", inferred, case=CASE), "id").values():
         first = rows[0]
         required = {str(r.requiredProcedure) for r in rows if r.requiredProcedure is not None}
         if required and not required & recommended:
             continue
-        if (
-            first.onlyWhenDeciding is not None
-            and first.onlyWhenDeciding.toPython()
-            and deciding != {first["class"]}
-        ):
+        if _is_true(first.onlyWhenDeciding) and deciding != {first["class"]}:
             continue
-        caveats.append(Caveat(id=caveat_id, text=str(first.text), sources=kb.sources.get(first.caveat, [])))
+        sources = kb.sources.get(first.caveat, [])
+        caveats.append(Caveat(id=str(first.id), text=str(first.text), sources=sources))
     return caveats
+
+
+def _is_true(flag: Node | None) -> bool:
+    """Whether an optional boolean annotation (``kg:addIfAbsent``, ``kg:onlyWhenDeciding``) is set true."""
+    return flag is not None and bool(flag.toPython())
