@@ -12,7 +12,7 @@ from rdflib.query import ResultRow
 from rdflib.term import Node
 
 from kg.answer import JustificationStep
-from kg.namespaces import CASE, KG
+from kg.namespaces import KG
 from kg.presentation import finding_id_of
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 def explain(
     kb: KnowledgeBase,
-    inferred: Graph,
+    support_rows: list[ResultRow],
     *,
     given: list[str],
     derivations: list[ResultRow],
@@ -34,10 +34,11 @@ def explain(
 ) -> list[JustificationStep]:
     """One step per (class, supporting finding): presentation classes first, then procedure rules.
 
-    ``listed`` maps each presentation class at the answer's level to the procedures it recommends.
+    ``support_rows`` are the case's justification.rq rows; ``listed`` maps each presentation class
+    at the answer's level to the procedures it recommends.
     """
     graph = kb.ontology.graph
-    support = _support(kb, inferred)
+    support = _support(kb, support_rows)
     derived_by = {str(row.id): _derivation(kb, row) for row in derivations}
     urgency_rank = max((int(row.rank) for row in presentations), default=0)
     final = {draft.procedure for draft in recommendations}
@@ -106,7 +107,7 @@ def explain(
     return steps
 
 
-def _support(kb: KnowledgeBase, inferred: Graph) -> dict[Node, dict[str, tuple[BNode, Node]]]:
+def _support(kb: KnowledgeBase, rows: list[ResultRow]) -> dict[Node, dict[str, tuple[BNode, Node]]]:
     """For each class of the case: its supporting findings, each with the axiom and filler it met.
 
     A class's own axioms explain it when the case meets one; otherwise the axioms of its subclasses
@@ -115,7 +116,7 @@ def _support(kb: KnowledgeBase, inferred: Graph) -> dict[Node, dict[str, tuple[B
     """
     graph = kb.ontology.graph
     candidates: dict[Node, dict[str, list[tuple[BNode, Node]]]] = defaultdict(lambda: defaultdict(list))
-    for row in kb.queries.select("justification", inferred, case=CASE):
+    for row in rows:
         candidates[row["class"]][finding_id_of(row.instance)].append((row.definition, row.filler))
 
     def preference(cls: Node, candidate: tuple[BNode, Node]) -> tuple[bool, str, str]:

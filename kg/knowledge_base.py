@@ -1,22 +1,65 @@
-"""The loaded, queryable state of the service: ontology, queries and vocabularies."""
+"""The loaded, queryable state of the service: ontology, queries, vocabularies and the two engines."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from importlib.metadata import version as package_version
 from pathlib import Path
 
 from rdflib import Graph, URIRef
 from rdflib.term import Node
 
 from kg.answer import Answer
+from kg.cache import Memo, load_or_build
 from kg.case import Case
+from kg.classifier import Classifier, unsupported_constructs
+from kg.compiled import CompiledQueries
 from kg.config import QUERIES_DIR
+from kg.inference import CompiledEngine, Engine, OwlrlEngine
 from kg.namespaces import KG
-from kg.ontology import Ontology, load_ontology
+from kg.ontology import Modules, Ontology, read_modules
 from kg.queries import QueryLibrary, grouped
 from kg.reasoning import Reasoner
-from kg.recommend import recommend
+from kg.recommend import Evaluation, recommend
 from kg.vocabulary import FindingInfo, ProcedureInfo
+
+log = logging.getLogger(__name__)
+REASONERS = ("compiled", "owlrl")
+EVALUATIONS_KEPT = 4096
+CODE_DIR = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Derived:
+    """What loading derives from the modules and queries; cached on disk by their content hash."""
+
+    graph: Graph
+    closed: Graph
+    findings: list[FindingInfo]
+    finding_classes: dict[str, URIRef]
+    procedures: list[ProcedureInfo]
+    case_properties: dict[str, URIRef]
+    sources: dict[Node, list[str]]
+
+    @classmethod
+    def build(cls, modules: Modules, queries: QueryLibrary) -> Derived:
+        """Parse the modules, close the ontology with owlrl, read the vocabularies."""
+        graph = modules.parse()
+        findings, finding_classes = _read_findings(queries, graph)
+        return cls(
+            graph=graph,
+            closed=Reasoner(graph).closure(Graph()),
+            findings=findings,
+            finding_classes=finding_classes,
+            procedures=_read_procedures(queries, graph),
+            case_properties={str(field): prop for prop, field in graph.subject_objects(KG.caseField)},
+            sources={
+                resource: [str(row.source) for row in rows]
+                for resource, rows in grouped(queries.select("sources", graph), "resource").items()
+            },
+        )
 
 
 @dataclass(frozen=True)
@@ -24,6 +67,7 @@ class KnowledgeBase:
     """Ontology + queries + vocabularies; ``recommend`` turns a case into an answer."""
 
     ontology: Ontology
+    closed: Graph
     queries: QueryLibrary
     reasoner: Reasoner
     findings: list[FindingInfo]
@@ -31,6 +75,9 @@ class KnowledgeBase:
     finding_classes: dict[str, URIRef]
     case_properties: dict[str, URIRef]
     sources: dict[Node, list[str]]
+    engines: dict[str, Engine]
+    default_reasoner: str
+    evaluations: Memo[Evaluation] = field(default_factory=lambda: Memo(EVALUATIONS_KEPT))
 
     @property
     def version(self) -> str:
@@ -38,30 +85,62 @@ class KnowledgeBase:
         return self.ontology.version
 
     @classmethod
-    def load(cls, ontology_dir: Path, queries_dir: Path = QUERIES_DIR) -> KnowledgeBase:
-        """Load every ``*.ttl`` module of ``ontology_dir``; raises OntologyError."""
-        ontology = load_ontology(ontology_dir)
+    def load(
+        cls,
+        ontology_dir: Path,
+        queries_dir: Path = QUERIES_DIR,
+        *,
+        cache_dir: Path | None = None,
+        reasoner: str = "compiled",
+    ) -> KnowledgeBase:
+        """Load every ``*.ttl`` module of ``ontology_dir``; raises OntologyError.
+
+        The closed ontology and the vocabularies come from ``cache_dir`` when the modules, the
+        queries and this code are unchanged. ``reasoner`` names the default engine; the compiled
+        one falls back to owlrl for an ontology using constructs it does not compile.
+        """
+        modules = read_modules(ontology_dir)
         queries = QueryLibrary(queries_dir)
-        graph = ontology.graph
-        findings, finding_classes = _read_findings(queries, graph)
-        sources = {
-            resource: [str(row.source) for row in rows]
-            for resource, rows in grouped(queries.select("sources", graph), "resource").items()
-        }
+        key = _cache_key(modules, queries)
+        derived = load_or_build(cache_dir, key, lambda: Derived.build(modules, queries))
+        graph = derived.graph
+        reasoning = Reasoner(graph)
+        engines: dict[str, Engine] = {"owlrl": OwlrlEngine(graph, queries, reasoning)}
+        unsupported = unsupported_constructs(derived.closed)
+        if unsupported:
+            log.warning("the compiled reasoner does not support %s: using owlrl", ", ".join(unsupported))
+        else:
+            classifier = Classifier(derived.closed, KG.Presentation, KG.hasFinding)
+            engines["compiled"] = CompiledEngine(
+                classifier, CompiledQueries(graph, derived.closed, classifier), KG.hasFinding
+            )
         return cls(
-            ontology=ontology,
+            ontology=Ontology(graph=graph, version=modules.version, modules=tuple(modules.files)),
+            closed=derived.closed,
             queries=queries,
-            reasoner=Reasoner(graph),
-            findings=findings,
-            procedures=_read_procedures(queries, graph),
-            finding_classes=finding_classes,
-            case_properties={str(field): prop for prop, field in graph.subject_objects(KG.caseField)},
-            sources=sources,
+            reasoner=reasoning,
+            findings=derived.findings,
+            procedures=derived.procedures,
+            finding_classes=derived.finding_classes,
+            case_properties=derived.case_properties,
+            sources=derived.sources,
+            engines=engines,
+            default_reasoner=reasoner if reasoner in engines else "owlrl",
         )
 
-    def recommend(self, case: Case) -> Answer:
-        """The answer for ``case``; raises CaseError for an unknown finding."""
-        return recommend(self, case)
+    def recommend(self, case: Case, reasoner: str | None = None) -> Answer:
+        """The answer for ``case`` by ``reasoner`` (default: the loaded default); raises CaseError."""
+        return recommend(self, case, self.engines[reasoner or self.default_reasoner])
+
+
+def _cache_key(modules: Modules, queries: QueryLibrary) -> str:
+    """A hash of everything the derived state depends on: modules, queries, this code, the libraries."""
+    digest = hashlib.sha256(f"{modules.version}\0{queries.version}\0".encode())
+    for path in sorted(CODE_DIR.rglob("*.py")):
+        digest.update(path.read_bytes())
+    for library in ("rdflib", "owlrl", "pydantic"):
+        digest.update(package_version(library).encode())
+    return digest.hexdigest()[:24]
 
 
 def _read_findings(queries: QueryLibrary, graph: Graph) -> tuple[list[FindingInfo], dict[str, URIRef]]:

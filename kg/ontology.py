@@ -12,6 +12,32 @@ from kg.errors import OntologyError
 
 
 @dataclass(frozen=True)
+class Modules:
+    """The ``*.ttl`` files of an ontology folder, read but not parsed."""
+
+    directory: Path
+    files: dict[str, bytes]
+
+    @property
+    def version(self) -> str:
+        """A hash of the modules' names and bytes."""
+        digest = hashlib.sha256()
+        for name, data in self.files.items():
+            digest.update(name.encode() + b"\0" + data + b"\0")
+        return digest.hexdigest()[:16]
+
+    def parse(self) -> Graph:
+        """All modules in one graph; raises OntologyError naming the module that does not parse."""
+        graph = Graph()
+        for name, data in self.files.items():
+            try:
+                graph.parse(data=data, format="turtle", publicID=(self.directory / name).resolve().as_uri())
+            except Exception as error:  # rdflib raises several types for bad Turtle
+                raise OntologyError(f"{name}: {error}") from error
+        return graph
+
+
+@dataclass(frozen=True)
 class Ontology:
     """The asserted ontology: all modules parsed into one graph."""
 
@@ -20,20 +46,17 @@ class Ontology:
     modules: tuple[str, ...]
 
 
-def load_ontology(directory: Path) -> Ontology:
-    """Parse every ``*.ttl`` module in ``directory``; the version hashes their names and bytes."""
+def read_modules(directory: Path) -> Modules:
+    """The ``*.ttl`` modules of ``directory``, in name order; raises OntologyError if there are none."""
     if not directory.is_dir():
         raise OntologyError(f"ontology folder {directory} does not exist")
     paths = sorted(directory.glob("*.ttl"))
     if not paths:
         raise OntologyError(f"ontology folder {directory} holds no *.ttl module")
-    graph = Graph()
-    digest = hashlib.sha256()
-    for path in paths:
-        data = path.read_bytes()
-        digest.update(path.name.encode() + b"\0" + data + b"\0")
-        try:
-            graph.parse(data=data, format="turtle", publicID=path.resolve().as_uri())
-        except Exception as error:  # rdflib raises several types for bad Turtle
-            raise OntologyError(f"{path.name}: {error}") from error
-    return Ontology(graph=graph, version=digest.hexdigest()[:16], modules=tuple(p.name for p in paths))
+    return Modules(directory, {path.name: path.read_bytes() for path in paths})
+
+
+def load_ontology(directory: Path) -> Ontology:
+    """Parse every ``*.ttl`` module in ``directory``; the version hashes their names and bytes."""
+    modules = read_modules(directory)
+    return Ontology(graph=modules.parse(), version=modules.version, modules=tuple(modules.files))

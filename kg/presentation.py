@@ -25,11 +25,16 @@ def hypothesis(finding_id: str) -> URIRef:
     return URIRef(f"{CASE}/if/{finding_id}")
 
 
+def measurement_literal(value: float | str) -> Literal:
+    """A case measurement as RDF: numbers as xsd:decimal (exact, as written), text as a string."""
+    return Literal(value) if isinstance(value, str) else Literal(Decimal(str(value)))
+
+
 def add_presentation(
     graph: Graph,
     presentation: URIRef,
     findings: Iterable[tuple[str, URIRef]],
-    measurements: Mapping[URIRef, float | str] | None = None,
+    measurements: Mapping[URIRef, Literal] | None = None,
 ) -> None:
     """Add ``presentation`` with its findings (ID, class) and measurements (property, value)."""
     graph.add((presentation, RDF.type, KG.Presentation))
@@ -37,6 +42,5 @@ def add_presentation(
         instance = finding_instance(presentation, finding_id)
         graph.add((presentation, KG.hasFinding, instance))
         graph.add((instance, RDF.type, finding_class))
-    for prop, value in (measurements or {}).items():
-        literal = Literal(value) if isinstance(value, str) else Literal(Decimal(str(value)))
+    for prop, literal in (measurements or {}).items():
         graph.add((presentation, prop, literal))

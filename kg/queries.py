@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from pathlib import Path
 
@@ -19,11 +20,15 @@ class QueryLibrary:
 
     def __init__(self, directory: Path) -> None:
         self._queries: dict[str, Query] = {}
+        digest = hashlib.sha256()
         for path in sorted(directory.glob("*.rq")):
+            text = path.read_text(encoding="utf-8")
+            digest.update(path.name.encode() + b"\0" + text.encode() + b"\0")
             try:
-                self._queries[path.stem] = prepareQuery(path.read_text(encoding="utf-8"))
+                self._queries[path.stem] = prepareQuery(text)
             except Exception as error:  # pyparsing and rdflib raise several types
                 raise OntologyError(f"query {path.name}: {error}") from error
+        self.version = digest.hexdigest()[:16]
 
     def select(self, name: str, graph: Graph, **bindings: Node) -> list[ResultRow]:
         """Run query ``name`` over ``graph`` with variables bound by keyword."""

@@ -1,9 +1,10 @@
 """Case → answer: classify the case (and its what-if variants) by OWL 2 RL, then select what to order.
 
-The case and one hypothetical variant per absent red flag are reasoned over together; the SPARQL
-queries of ``queries/`` select urgency, recommendations, procedure rules, do-not-order advice and
-caveats for every presentation at once. Python only applies the generic semantics of the rule
-kinds the ontology declares (preference, substitution) and assembles the answer.
+The case and one hypothetical variant per absent red flag are classified together by an engine
+(:mod:`kg.inference`: owlrl + SPARQL, or the compiled fast path), which gives the rows of the
+queries of ``queries/`` (urgency, recommendations, procedure rules, do-not-order advice, caveats)
+per presentation. Python only applies the generic semantics of the rule kinds the ontology
+declares (preference, substitution) and assembles the answer.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import difflib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from rdflib import Graph, URIRef
+from rdflib import URIRef
 from rdflib.query import ResultRow
 from rdflib.term import Node
 
@@ -21,10 +22,11 @@ from kg.case import Case
 from kg.errors import CaseError
 from kg.justification import explain
 from kg.namespaces import CASE
-from kg.presentation import add_presentation, hypothesis
+from kg.presentation import hypothesis, measurement_literal
 from kg.queries import grouped
 
 if TYPE_CHECKING:
+    from kg.inference import Engine, Inference
     from kg.knowledge_base import KnowledgeBase
 
 
@@ -67,14 +69,23 @@ class Evaluation:
         return self.recommendations[0].procedure if self.recommendations else None
 
 
-def recommend(kb: KnowledgeBase, case: Case) -> Answer:
+def recommend(kb: KnowledgeBase, case: Case, engine: Engine) -> Answer:
     """The answer for ``case``: urgency, ordered procedures, advice and the justification."""
-    given = _given_findings(kb, case)
-    case_graph, derivations, candidates = _case_graph(kb, case, given)
-    inferred = kb.reasoner.closure(case_graph)
-    evaluations = _evaluate(kb, inferred)
+    given = [(finding, kb.finding_classes[finding]) for finding in _given_findings(kb, case)]
+    measurements = {
+        kb.case_properties[name]: measurement_literal(value)
+        for name, value in case.model_dump(exclude={"findings"}, exclude_none=True).items()
+        if name in kb.case_properties
+    }
+    derivations, candidates = engine.prepare(given, measurements)
+    findings = given + [(str(row.id), row.finding) for row in derivations]
+    presentations = {CASE: findings}
+    for candidate in candidates:
+        presentations[hypothesis(str(candidate.id))] = [*findings, (str(candidate.id), candidate.finding)]
+    inference = engine.infer(presentations, measurements)
+    evaluations = {presentation: _evaluation(kb, inference, presentation) for presentation in presentations}
     main = evaluations[CASE]
-    presentations = kb.queries.select("presentations", inferred, case=CASE)
+    classes = inference.rows("presentations", CASE)
     procedures = {p.id: p for p in kb.procedures}
     recommendations = [
         Recommendation(
@@ -92,9 +103,7 @@ def recommend(kb: KnowledgeBase, case: Case) -> Answer:
     return Answer(
         urgency=main.urgency,
         urgency_meaning=main.urgency_meaning,
-        suspected_conditions=[
-            str(r.condition) for r in kb.queries.select("suspected-conditions", inferred, case=CASE)
-        ],
+        suspected_conditions=[str(r.condition) for r in inference.rows("suspected-conditions", CASE)],
         recommendations=recommendations,
         do_not_order=[
             DoNotOrder(
@@ -104,14 +113,14 @@ def recommend(kb: KnowledgeBase, case: Case) -> Answer:
             )
             for procedure, advice in main.do_not_order.items()
         ],
-        assess_next=_assess_next(kb, inferred, evaluations, [str(c.id) for c in candidates]),
-        caveats=_caveats(kb, inferred, main, presentations),
+        assess_next=_assess_next(inference, evaluations, [str(c.id) for c in candidates]),
+        caveats=_caveats(kb, inference, main, classes),
         justification=explain(
             kb,
-            inferred,
-            given=given,
+            inference.rows("justification", CASE),
+            given=[finding for finding, _ in given],
             derivations=derivations,
-            presentations=presentations,
+            presentations=classes,
             urgency=main.urgency,
             listed=main.listed,
             recommendations=main.recommendations,
@@ -120,36 +129,6 @@ def recommend(kb: KnowledgeBase, case: Case) -> Answer:
         derived_findings=list(dict.fromkeys(str(row.id) for row in derivations)),
         ontology_version=kb.version,
     )
-
-
-def _case_graph(
-    kb: KnowledgeBase, case: Case, given: list[str]
-) -> tuple[Graph, list[ResultRow], list[ResultRow]]:
-    """The case as RDF, with its derived findings and one what-if variant per assess-next candidate.
-
-    Returns the graph, the threshold derivations (derived-findings.rq) and the candidates.
-    """
-    measurements = {
-        kb.case_properties[name]: value
-        for name, value in case.model_dump(exclude={"findings"}, exclude_none=True).items()
-        if name in kb.case_properties
-    }
-    graph = Graph()
-    add_presentation(graph, CASE, [(f, kb.finding_classes[f]) for f in given], measurements)
-    asserted = kb.ontology.graph + graph
-    derivations = [
-        row for row in kb.queries.select("derived-findings", asserted, case=CASE) if str(row.id) not in given
-    ]
-    derived = [(str(row.id), row.finding) for row in derivations]
-    for target in (graph, asserted):
-        add_presentation(target, CASE, derived)
-    findings = [(f, kb.finding_classes[f]) for f in given] + derived
-    candidates = kb.queries.select("assess-next-candidates", asserted, case=CASE)
-    for candidate in candidates:
-        add_presentation(
-            graph, hypothesis(str(candidate.id)), [*findings, (str(candidate.id), candidate.finding)]
-        )
-    return graph, derivations, candidates
 
 
 def _given_findings(kb: KnowledgeBase, case: Case) -> list[str]:
@@ -167,7 +146,7 @@ def _given_findings(kb: KnowledgeBase, case: Case) -> list[str]:
 
 
 def _assess_next(
-    kb: KnowledgeBase, inferred: Graph, evaluations: dict[Node, Evaluation], candidates: list[str]
+    inference: Inference, evaluations: dict[URIRef, Evaluation], candidates: list[str]
 ) -> list[str]:
     """The candidate findings worth asking about, most urgent first.
 
@@ -181,36 +160,41 @@ def _assess_next(
         variant = evaluations[hypothesis(finding)]
         if variant.urgency_rank > main.urgency_rank or variant.first_procedure != main.first_procedure:
             reach[finding] = variant.urgency_rank
-    for row in kb.queries.select("assess-next-completions", inferred, case=CASE):
+    for row in inference.rows("assess-next-completions", CASE):
         if str(row.id) in candidates:
             reach[str(row.id)] = max(reach.get(str(row.id), 0), int(row.urgencyRank))
     return sorted(reach, key=lambda finding: (-reach[finding], finding))
 
 
-def _evaluate(kb: KnowledgeBase, inferred: Graph) -> dict[Node, Evaluation]:
-    """Urgency, ordered recommendations and do-not-order advice of every presentation in ``inferred``."""
-    select = kb.queries.select_by_case
-    recommendations = select("recommendations", inferred)
-    rules = select("procedure-rules", inferred)
-    advice = select("do-not-order", inferred)
-    evaluations = {}
-    for case, (urgency, *_) in select("urgency", inferred).items():
-        evaluation = Evaluation(
-            urgency=str(urgency.id), urgency_rank=int(urgency.rank), urgency_meaning=str(urgency.meaning)
-        )
-        for row in advice.get(case, []):
-            evaluation.do_not_order.setdefault(str(row.procedure), []).append(row)
-        rows = recommendations.get(case, [])
-        for row in rows:
-            evaluation.listed.setdefault(str(row.presentation), []).append(str(row.procedure))
-        drafts = _drafts(kb, rows)
-        for rule_rows in grouped(rules.get(case, []), "rule").values():
-            applied = _apply_rule(kb, drafts, rule_rows)
-            if applied:
-                evaluation.applied_rules.append(applied)
-        evaluation.recommendations = [d for d in drafts if d.procedure not in evaluation.do_not_order]
-        evaluations[case] = evaluation
-    return evaluations
+def _evaluation(kb: KnowledgeBase, inference: Inference, presentation: URIRef) -> Evaluation:
+    """The presentation's evaluation, shared by presentations of equal inference key."""
+    key = inference.key(presentation)
+    if key is None:
+        return _evaluate(kb, inference, presentation)
+    evaluation = kb.evaluations.get(key)
+    if evaluation is None:
+        evaluation = kb.evaluations[key] = _evaluate(kb, inference, presentation)
+    return evaluation
+
+
+def _evaluate(kb: KnowledgeBase, inference: Inference, presentation: URIRef) -> Evaluation:
+    """Urgency, ordered recommendations and do-not-order advice of one presentation."""
+    urgency = inference.rows("urgency", presentation)[0]
+    evaluation = Evaluation(
+        urgency=str(urgency.id), urgency_rank=int(urgency.rank), urgency_meaning=str(urgency.meaning)
+    )
+    for row in inference.rows("do-not-order", presentation):
+        evaluation.do_not_order.setdefault(str(row.procedure), []).append(row)
+    rows = inference.rows("recommendations", presentation)
+    for row in rows:
+        evaluation.listed.setdefault(str(row.presentation), []).append(str(row.procedure))
+    drafts = _drafts(kb, rows)
+    for rule_rows in grouped(inference.rows("procedure-rules", presentation), "rule").values():
+        applied = _apply_rule(kb, drafts, rule_rows)
+        if applied:
+            evaluation.applied_rules.append(applied)
+    evaluation.recommendations = [d for d in drafts if d.procedure not in evaluation.do_not_order]
+    return evaluation
 
 
 def _drafts(kb: KnowledgeBase, rows: list[ResultRow]) -> list[Draft]:
@@ -285,13 +269,13 @@ def _substitute(
 
 
 def _caveats(
-    kb: KnowledgeBase, inferred: Graph, main: Evaluation, presentations: list[ResultRow]
+    kb: KnowledgeBase, inference: Inference, main: Evaluation, presentations: list[ResultRow]
 ) -> list[Caveat]:
     """The caveats whose conditions the case and its final recommendations meet."""
     recommended = {d.procedure for d in main.recommendations}
     deciding = {row["class"] for row in presentations if int(row.rank) == main.urgency_rank}
     caveats = []
-    for rows in grouped(kb.queries.select("caveats", inferred, case=CASE), "id").values():
+    for rows in grouped(inference.rows("caveats", CASE), "id").values():
         first = rows[0]
         required = {str(r.requiredProcedure) for r in rows if r.requiredProcedure is not None}
         if required and not required & recommended:

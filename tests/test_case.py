@@ -8,7 +8,13 @@ from rdflib import RDF, Graph, URIRef
 
 from kg.case import Case
 from kg.namespaces import CASE, KG
-from kg.presentation import add_presentation, finding_id_of, finding_instance, hypothesis
+from kg.presentation import (
+    add_presentation,
+    finding_id_of,
+    finding_instance,
+    hypothesis,
+    measurement_literal,
+)
 
 
 def rejected_fields(**body) -> list[tuple]:
@@ -45,7 +51,8 @@ def test_bad_input_names_its_field(body: dict, field: tuple) -> None:
 
 def test_a_presentation_links_one_individual_per_finding() -> None:
     graph = Graph()
-    add_presentation(graph, CASE, [("foot-drop", KG["foot-drop"])], {KG.ageYears: 45, KG.sex: "female"})
+    measurements = {KG.ageYears: measurement_literal(45), KG.sex: measurement_literal("female")}
+    add_presentation(graph, CASE, [("foot-drop", KG["foot-drop"])], measurements)
     instance = finding_instance(CASE, "foot-drop")
     assert (CASE, RDF.type, KG.Presentation) in graph
     assert (CASE, KG.hasFinding, instance) in graph

@@ -13,7 +13,7 @@ from kg.config import QUERIES_DIR
 from kg.errors import OntologyError
 from kg.knowledge_base import KnowledgeBase
 from kg.namespaces import CASE
-from kg.presentation import add_presentation
+from kg.presentation import add_presentation, measurement_literal
 from kg.queries import QueryLibrary
 
 QUERY_FILES = sorted(QUERIES_DIR.rglob("*.rq"))
@@ -39,7 +39,7 @@ def derived(kb: KnowledgeBase, **measurements: float) -> set[str]:
         graph,
         CASE,
         [("low-back-pain", kb.finding_classes["low-back-pain"])],
-        {kb.case_properties[name]: value for name, value in measurements.items()},
+        {kb.case_properties[name]: measurement_literal(value) for name, value in measurements.items()},
     )
     return {
         str(row.id) for row in kb.queries.select("derived-findings", kb.ontology.graph + graph, case=CASE)

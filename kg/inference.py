@@ -1,0 +1,187 @@
+"""Two engines that give the facts an answer is assembled from, with the same rows.
+
+- :class:`OwlrlEngine`, the normative reference: the case as RDF, owlrl's full OWL 2 RL closure of
+  ontology + case, then the SPARQL queries of ``queries/``.
+- :class:`CompiledEngine`, the fast path: the classifier compiled from the once-closed ontology
+  and the queries tabulated per class (:mod:`kg.compiled`).
+
+A case is a set of presentations: the case itself (``CASE``) and its what-if variants, each a
+list of (finding ID, finding class); the measurements belong to the case itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from functools import lru_cache
+from typing import Protocol
+
+from rdflib import Graph, Literal, URIRef
+from rdflib.query import ResultRow
+from rdflib.term import Node
+
+from kg.classifier import Classification, Classifier
+from kg.compiled import CompiledQueries, Instance
+from kg.namespaces import CASE
+from kg.presentation import add_presentation, finding_instance
+from kg.queries import QueryLibrary
+from kg.reasoning import Reasoner
+
+Findings = Sequence[tuple[str, URIRef]]
+Measurements = Mapping[URIRef, Literal]
+
+
+class Inference(Protocol):
+    """The query rows of a set of classified presentations."""
+
+    def rows(self, query: str, presentation: URIRef) -> list[ResultRow]:
+        """The rows of ``queries/{query}.rq`` for one presentation."""
+        ...
+
+    def key(self, presentation: URIRef) -> Hashable | None:
+        """Presentations with the same non-None key have the same rows (a cache key)."""
+        ...
+
+
+class Engine(Protocol):
+    """Classifies cases and answers the case queries."""
+
+    name: str
+
+    def prepare(self, given: Findings, measurements: Measurements) -> tuple[list[ResultRow], list[ResultRow]]:
+        """The findings the measurements derive (not already given) and the assess-next candidates."""
+        ...
+
+    def infer(self, presentations: Mapping[URIRef, Findings], measurements: Measurements) -> Inference:
+        """Classify ``presentations``; the measurements belong to ``CASE``."""
+        ...
+
+
+class OwlrlEngine:
+    """Full owlrl closure of ontology + case per request, then SPARQL: the normative reference."""
+
+    name = "owlrl"
+
+    def __init__(self, ontology: Graph, queries: QueryLibrary, reasoner: Reasoner) -> None:
+        self._ontology = ontology
+        self._queries = queries
+        self._reasoner = reasoner
+
+    def prepare(self, given: Findings, measurements: Measurements) -> tuple[list[ResultRow], list[ResultRow]]:
+        """derived-findings.rq, then assess-next-candidates.rq, over the ontology plus the case."""
+        case = Graph()
+        add_presentation(case, CASE, given, measurements)
+        asserted = self._ontology + case
+        given_ids = {finding for finding, _ in given}
+        derivations = [
+            row
+            for row in self._queries.select("derived-findings", asserted, case=CASE)
+            if str(row.id) not in given_ids
+        ]
+        add_presentation(asserted, CASE, [(str(row.id), row.finding) for row in derivations])
+        return derivations, self._queries.select("assess-next-candidates", asserted, case=CASE)
+
+    def infer(self, presentations: Mapping[URIRef, Findings], measurements: Measurements) -> Inference:
+        """One owlrl closure over the ontology and every presentation."""
+        graph = Graph()
+        for presentation, findings in presentations.items():
+            add_presentation(graph, presentation, findings, measurements if presentation == CASE else None)
+        return GraphInference(self._queries, self._reasoner.closure(graph))
+
+
+class GraphInference:
+    """Rows from SPARQL over a closed graph; queries for all presentations run once, grouped."""
+
+    def __init__(self, queries: QueryLibrary, graph: Graph) -> None:
+        self._queries = queries
+        self.graph = graph
+        self._grouped: dict[str, dict[Node, list[ResultRow]]] = {}
+
+    def rows(self, query: str, presentation: URIRef) -> list[ResultRow]:
+        """The query's rows for ``presentation``: the case's bound, a variant's from one grouped run."""
+        if presentation == CASE:
+            return self._queries.select(query, self.graph, case=CASE)
+        if query not in self._grouped:
+            self._grouped[query] = self._queries.select_by_case(query, self.graph)
+        return self._grouped[query].get(presentation, [])
+
+    def key(self, presentation: URIRef) -> None:
+        """No sharing: each presentation is queried in its own graph."""
+        return None
+
+
+class CompiledEngine:
+    """The classifier and the tabulated queries: answers without re-closing the ontology."""
+
+    name = "compiled"
+
+    def __init__(self, classifier: Classifier, compiled: CompiledQueries, finding_property: URIRef) -> None:
+        self._classifier = classifier
+        self._compiled = compiled
+        self._finding_property = finding_property
+        self._rows = {
+            "urgency": compiled.urgency,
+            "presentations": compiled.presentations,
+            "suspected-conditions": compiled.suspected_conditions,
+            "recommendations": compiled.recommendations,
+            "procedure-rules": compiled.procedure_rules,
+            "do-not-order": compiled.do_not_order,
+            "caveats": compiled.caveats,
+            "assess-next-completions": compiled.completions,
+        }
+        self._cached = {name: lru_cache(maxsize=4096)(function) for name, function in self._rows.items()}
+
+    def prepare(self, given: Findings, measurements: Measurements) -> tuple[list[ResultRow], list[ResultRow]]:
+        """The compiled derived-findings.rq and assess-next-candidates.rq."""
+        given_ids = {finding for finding, _ in given}
+        derivations = [
+            row for row in self._compiled.derived_findings(measurements) if str(row.id) not in given_ids
+        ]
+        classes = [cls for _, cls in given] + [row.finding for row in derivations]
+        return derivations, self._compiled.candidates(classes, measurements)
+
+    def infer(self, presentations: Mapping[URIRef, Findings], measurements: Measurements) -> Inference:
+        """Classify each presentation by its finding classes."""
+        return CompiledInference(self, presentations, frozenset(measurements))
+
+    def classify(self, findings: Findings, properties: frozenset[URIRef]) -> Classification:
+        """The classification of a presentation with ``findings`` and measured ``properties``."""
+        return self._classifier.classify(frozenset(cls for _, cls in findings), properties)
+
+    def rows(self, query: str, classification: Classification) -> list[ResultRow]:
+        """The rows of a query that reads only the presentation's classification."""
+        return self._cached[query](classification)
+
+    def justification(
+        self, classification: Classification, presentation: URIRef, findings: Findings
+    ) -> list[ResultRow]:
+        """justification.rq, which also reads the presentation's finding individuals."""
+        instances = [
+            Instance(finding_instance(presentation, finding), self._classifier.instance_types(cls))
+            for finding, cls in findings
+        ]
+        return self._compiled.justification(classification, instances)
+
+
+class CompiledInference:
+    """The presentations of one case, classified by the compiled engine."""
+
+    def __init__(
+        self, engine: CompiledEngine, presentations: Mapping[URIRef, Findings], measured: frozenset[URIRef]
+    ) -> None:
+        self._engine = engine
+        self._findings = presentations
+        self._classifications = {
+            presentation: engine.classify(findings, measured if presentation == CASE else frozenset())
+            for presentation, findings in presentations.items()
+        }
+
+    def rows(self, query: str, presentation: URIRef) -> list[ResultRow]:
+        """The compiled query's rows for ``presentation``."""
+        classification = self._classifications[presentation]
+        if query == "justification":
+            return self._engine.justification(classification, presentation, self._findings[presentation])
+        return self._engine.rows(query, classification)
+
+    def key(self, presentation: URIRef) -> Classification:
+        """The classification: all the case queries but justification depend on it alone."""
+        return self._classifications[presentation]
