@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import uvicorn
@@ -13,7 +14,7 @@ from pydantic import ValidationError
 
 from kg.api.main import create_app
 from kg.case import Case
-from kg.config import Settings
+from kg.config import REASONERS, Settings
 from kg.errors import CaseError, OntologyError
 from kg.knowledge_base import KnowledgeBase
 from kg.readable import render
@@ -60,7 +61,7 @@ def _read_case(args: argparse.Namespace) -> Case:
 
 def _recommend(args: argparse.Namespace, settings: Settings) -> int:
     case = _read_case(args)
-    kb = KnowledgeBase.load(settings.ontology_dir)
+    kb = KnowledgeBase.from_settings(settings)
     try:
         answer = kb.recommend(case)
     except CaseError as exc:
@@ -70,7 +71,7 @@ def _recommend(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _findings(_: argparse.Namespace, settings: Settings) -> int:
-    findings = KnowledgeBase.load(settings.ontology_dir).findings
+    findings = KnowledgeBase.from_settings(settings).findings
     width = max((len(f.id) for f in findings), default=0)
     for f in findings:
         print(f"{f.id:<{width}}  {f.label}" + (f"  [{', '.join(f.kinds)}]" if f.kinds else ""))
@@ -79,7 +80,7 @@ def _findings(_: argparse.Namespace, settings: Settings) -> int:
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     # Loaded here, not in the app's lifespan, so that a broken ontology is a message rather than a traceback.
-    app = create_app(settings, KnowledgeBase.load(settings.ontology_dir))
+    app = create_app(settings, KnowledgeBase.from_settings(settings))
     uvicorn.run(app, host=args.host, port=args.port)
     return 0
 
@@ -87,6 +88,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kg", description="Imaging for low back pain: justified recommendations from a knowledge graph."
+    )
+    parser.add_argument(
+        "--reasoner",
+        choices=REASONERS,
+        help="compiled: the fast path (default); owlrl: full owlrl closure per case, the normative reference",
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
@@ -121,7 +127,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # --help, or a usage error argparse has already explained
         return int(exc.code or 0)
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:
+        print(f"kg: {exc}", file=sys.stderr)
+        return 2
+    if args.reasoner:
+        settings = replace(settings, reasoner=args.reasoner)
     try:
         return args.run(args, settings)
     except _Rejected as exc:

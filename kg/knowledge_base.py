@@ -16,7 +16,7 @@ from kg.cache import Memo, load_or_build
 from kg.case import Case
 from kg.classifier import Classifier, unsupported_constructs
 from kg.compiled import CompiledQueries
-from kg.config import QUERIES_DIR
+from kg.config import QUERIES_DIR, Settings
 from kg.inference import CompiledEngine, Engine, OwlrlEngine
 from kg.namespaces import KG
 from kg.ontology import Modules, Ontology, read_modules
@@ -26,7 +26,6 @@ from kg.recommend import Evaluation, recommend
 from kg.vocabulary import FindingInfo, ProcedureInfo
 
 log = logging.getLogger(__name__)
-REASONERS = ("compiled", "owlrl")
 EVALUATIONS_KEPT = 4096
 CODE_DIR = Path(__file__).resolve().parent
 
@@ -84,6 +83,11 @@ class KnowledgeBase:
         """The content hash of the loaded modules."""
         return self.ontology.version
 
+    @property
+    def reasoners(self) -> list[str]:
+        """The engines this ontology can be answered by."""
+        return list(self.engines)
+
     @classmethod
     def load(
         cls,
@@ -127,6 +131,11 @@ class KnowledgeBase:
             engines=engines,
             default_reasoner=reasoner if reasoner in engines else "owlrl",
         )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> KnowledgeBase:
+        """The knowledge base ``settings`` describe; raises OntologyError."""
+        return cls.load(settings.ontology_dir, cache_dir=settings.cache_dir, reasoner=settings.reasoner)
 
     def recommend(self, case: Case, reasoner: str | None = None) -> Answer:
         """The answer for ``case`` by ``reasoner`` (default: the loaded default); raises CaseError."""

@@ -14,7 +14,7 @@ from kg.knowledge_base import KnowledgeBase
 
 @pytest.fixture(scope="session")
 def kb() -> KnowledgeBase:
-    return KnowledgeBase.load(Settings.from_env().ontology_dir)
+    return KnowledgeBase.load(Settings.from_env().ontology_dir)  # no disk cache: tests build it
 
 
 @pytest.fixture(scope="session")
@@ -27,5 +27,5 @@ def client(kb: KnowledgeBase) -> Iterator[TestClient]:
 @pytest.fixture
 def cli_kb(monkeypatch: pytest.MonkeyPatch, kb: KnowledgeBase) -> KnowledgeBase:
     """Makes ``kg.cli.main`` reuse the session's knowledge base instead of loading one per call."""
-    monkeypatch.setattr(KnowledgeBase, "load", lambda ontology_dir: kb)
+    monkeypatch.setattr(KnowledgeBase, "from_settings", lambda settings: kb)
     return kb

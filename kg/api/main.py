@@ -21,7 +21,7 @@ def create_app(settings: Settings | None = None, knowledge_base: KnowledgeBase |
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if knowledge_base is None:
-            app.state.knowledge_base = KnowledgeBase.load(settings.ontology_dir)
+            app.state.knowledge_base = KnowledgeBase.from_settings(settings)
         else:
             app.state.knowledge_base = knowledge_base
         yield

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 # Request examples for POST /recommendations, copied from tests/scenarios/public.toml (documentation only).
 CASE_EXAMPLES: dict[str, dict[str, Any]] = {
@@ -50,6 +50,7 @@ class Health(BaseModel):
 
     status: Literal["ok"] = "ok"
     ontology_version: str
+    reasoner: str = Field(description="The engine answering: compiled (the fast path) or owlrl.")
 
 
 class ErrorItem(BaseModel):

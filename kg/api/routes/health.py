@@ -12,5 +12,5 @@ router = APIRouter(tags=["health"])
 
 @router.get("/health")
 def health(kb: KnowledgeBaseDep) -> Health:
-    """The service is up; which ontology it answers from."""
-    return Health(ontology_version=kb.version)
+    """The service is up; which ontology it answers from, and with which engine."""
+    return Health(ontology_version=kb.version, reasoner=kb.default_reasoner)
