@@ -61,7 +61,7 @@ SEED = {"findings": ["low-back-pain", "leg-weakness"], "age": 45, "symptom_durat
 def test_health(client: TestClient, kb: KnowledgeBase) -> None:
     response = client.get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "ontology_version": kb.version}
+    assert response.json() == {"status": "ok", "ontology_version": kb.version, "reasoner": "compiled"}
 
 
 def test_findings_cover_the_contract(client: TestClient) -> None:
