@@ -75,10 +75,15 @@ def unsupported_constructs(closed: Graph) -> list[str]:
 
 @dataclass(frozen=True)
 class Classification:
-    """What the OWL 2 RL closure says about one presentation individual."""
+    """What the OWL 2 RL closure says about one presentation individual.
+
+    ``mask`` encodes ``types`` as a bit set over the classifier's classes (cheap to hash and
+    intersect: :meth:`Classifier.mask_of`).
+    """
 
     types: frozenset[Node]
     values: frozenset[tuple[Node, Node]]
+    mask: int
 
     def values_of(self, prop: Node) -> set[Node]:
         """The presentation's values for ``prop``."""
@@ -86,117 +91,173 @@ class Classification:
 
 
 class Classifier:
-    """Classifies presentations by their finding classes, over a closed TBox."""
+    """Classifies presentations by their finding classes, over a closed TBox.
+
+    Classes are bits of an integer: a type set is a bit set, the closed TBox's superclasses of a
+    class a mask, so the fixpoint is a few integer operations per axiom.
+    """
 
     def __init__(self, closed: Graph, presentation_class: Node, finding_property: Node) -> None:
-        self._presentation_class = presentation_class
-        self._finding_property = finding_property
-        self._supers: dict[Node, frozenset[Node]] = {}
         self._closed = closed
+        nodes = {
+            s for s, p, o in closed if p in (RDFS.subClassOf, OWL.onProperty, OWL.intersectionOf, OWL.unionOf)
+        }
+        nodes |= set(closed.objects(None, RDFS.subClassOf)) | set(closed.objects(None, RDF.type))
+        self._nodes = sorted(nodes, key=str)
+        self._bit = {node: index for index, node in enumerate(self._nodes)}
+        self._supers = [self._mask({node, *closed.objects(node, RDFS.subClassOf)}) for node in self._nodes]
+        self._super_properties = _grouped(closed.subject_objects(RDFS.subPropertyOf))
+        self._domains = _grouped(closed.subject_objects(RDFS.domain))
+        self._ranges = _grouped(closed.subject_objects(RDFS.range))
         self._some: dict[Node, list[tuple[Node, Node]]] = defaultdict(list)
-        self._has_value: dict[Node, tuple[Node, Node]] = {}
-        self._restrictions_by_value: dict[tuple[Node, Node], list[Node]] = defaultdict(list)
+        self._has_value: list[tuple[int, list[tuple[Node, Node]]]] = []
+        self._by_value: dict[tuple[Node, Node], set[Node]] = defaultdict(set)
         for restriction, prop in closed.subject_objects(OWL.onProperty):
             for filler in closed.objects(restriction, OWL.someValuesFrom):
                 self._some[prop].append((restriction, filler))
             for value in closed.objects(restriction, OWL.hasValue):
-                self._has_value[restriction] = (prop, value)
-                self._restrictions_by_value[prop, value].append(restriction)
+                self._has_value.append((self._bit[restriction], [(p, value) for p in self._properties(prop)]))
+                self._by_value[prop, value].add(restriction)
         self._intersections = [
-            (node, frozenset(Collection(closed, members)))
+            (self._supers[self._bit[node]], self._mask(Collection(closed, members)))
             for node, members in closed.subject_objects(OWL.intersectionOf)
         ]
         self._unions = [
-            (node, frozenset(Collection(closed, members)))
+            (self._supers[self._bit[node]], self._mask(Collection(closed, members)))
             for node, members in closed.subject_objects(OWL.unionOf)
         ]
-        self._domains = _grouped(closed.subject_objects(RDFS.domain))
-        self._ranges = _grouped(closed.subject_objects(RDFS.range))
-        self._super_properties = _grouped(closed.subject_objects(RDFS.subPropertyOf))
+        self._finding_properties = frozenset(self._properties(finding_property))
+        self._base = self._supers[self._bit[presentation_class]]
+        self._measured = lru_cache(maxsize=None)(self._domain_mask)
+        self._met = lru_cache(maxsize=None)(self._met_by)
+        self._close = lru_cache(maxsize=16384)(self._closure)
+        self._value_consequences = lru_cache(maxsize=None)(self._consequences_of_value)
         self.instance_types = lru_cache(maxsize=None)(self._instance_types)
-        self.classify = lru_cache(maxsize=65536)(self._classify)
 
-    def supers(self, cls: Node) -> frozenset[Node]:
-        """``cls`` and its superclasses in the closed TBox."""
-        found = self._supers.get(cls)
-        if found is None:
-            found = frozenset({cls, *self._closed.objects(cls, RDFS.subClassOf)})
-            self._supers[cls] = found
-        return found
+    def mask_of(self, classes: Iterable[Node]) -> int:
+        """The bit set of ``classes`` (classes the closed TBox does not know are left out)."""
+        return self._mask(cls for cls in classes if cls in self._bit)
 
-    def _instance_types(self, finding_class: Node) -> frozenset[Node]:
-        """The types of a finding individual: its class, the range of the finding property, supers."""
-        seeds = {finding_class}
-        for prop in self._properties({self._finding_property}):
-            seeds |= self._ranges.get(prop, set())
-        return self._closed_types(seeds, set())[0]
-
-    def _classify(self, finding_classes: frozenset[Node], properties: frozenset[Node]) -> Classification:
+    def classify(self, finding_classes: Iterable[Node], properties: frozenset[Node]) -> Classification:
         """The presentation with one finding of each class and values for ``properties`` (measurements).
 
         Measurement values are literals, which no supported restriction reads (see
-        :func:`unsupported_constructs`): only the properties' domains count.
+        :func:`unsupported_constructs`): only the properties' domains count. Presentations that
+        meet the same restrictions share one (cached) closure.
         """
-        instance_types = [self.instance_types(cls) for cls in finding_classes]
-        used = self._properties({self._finding_property} if finding_classes else set())
-        types = {self._presentation_class}
-        for prop in used | self._properties(set(properties)):
-            types |= self._domains.get(prop, set())
-        types |= {
+        seeds = self._base | self._measured(properties)
+        for cls in finding_classes:
+            seeds |= self._met(cls)
+        return self._close(seeds)
+
+    def _instance_types(self, finding_class: Node) -> frozenset[Node]:
+        """The types of a finding individual: its class, the range of the finding property, supers."""
+        ranges = {cls for prop in self._finding_properties for cls in self._ranges.get(prop, ())}
+        mask, _ = self._fixpoint(self._mask({finding_class, *ranges}))
+        return self._decode(mask)
+
+    def _met_by(self, finding_class: Node) -> int:
+        """A finding of this class: the ``some`` restrictions it meets, and the property's domains."""
+        types = self.instance_types(finding_class)
+        met = {
             restriction
-            for prop in used
+            for prop in self._finding_properties
             for restriction, filler in self._some.get(prop, [])
-            if filler == OWL.Thing or any(filler in found for found in instance_types)
+            if filler == OWL.Thing or filler in types
         }
-        all_types, values = self._closed_types(types, set())
-        return Classification(all_types, frozenset(values))
+        return self._mask(met) | self._domain_mask(self._finding_properties)
 
-    def _closed_types(self, seeds: set[Node], values: set[tuple[Node, Node]]) -> tuple[frozenset[Node], set]:
-        """The fixpoint of cax-sco, cls-hv1/2, cls-svf1, cls-int1, cls-uni and prp-dom/spo1 from ``seeds``.
+    def _domain_mask(self, properties: frozenset[Node]) -> int:
+        """The domains of ``properties`` and their super-properties (prp-dom, prp-spo1)."""
+        found = {parent for prop in properties for parent in self._properties(prop)}
+        return self._mask(cls for prop in found for cls in self._domains.get(prop, ()))
 
-        ``values`` are the individual's property values to start from; it grows by cls-hv1.
-        """
-        types: set[Node] = set()
-        pending = set(seeds)
-        while pending:
-            for cls in pending:
-                types |= self.supers(cls)
-            pending = set()
-            for cls in types:
-                if cls in self._has_value:
-                    prop, value = self._has_value[cls]
-                    values |= {(parent, value) for parent in self._properties({prop})}
-            for prop, value in values:
-                pending |= self._domains.get(prop, set()) - types
-                pending |= {r for r in self._restrictions_by_value.get((prop, value), []) if r not in types}
-                pending |= {
+    def _closure(self, seeds: int) -> Classification:
+        mask, values = self._fixpoint(seeds)
+        return Classification(self._decode(mask), frozenset(values), mask)
+
+    def _fixpoint(self, seeds: int) -> tuple[int, set[tuple[Node, Node]]]:
+        """cax-sco, cls-int1, cls-uni, cls-hv1/2, cls-svf1 (values) and prp-dom/spo1 until nothing changes."""
+        mask = self._mask_supers(seeds)
+        values: set[tuple[Node, Node]] = set()
+        while True:
+            grown = mask
+            for supers, members in self._intersections:
+                if mask & members == members:
+                    grown |= supers
+            for supers, members in self._unions:
+                if mask & members:
+                    grown |= supers
+            for bit, implied in self._has_value:
+                if mask >> bit & 1:
+                    for prop, value in implied:
+                        if (prop, value) not in values:
+                            values.add((prop, value))
+                            grown |= self._mask_supers(self._value_consequences(prop, value))
+            if grown == mask:
+                return mask, values
+            mask = grown
+
+    def _consequences_of_value(self, prop: Node, value: Node) -> int:
+        """The classes a property value gives its subject: its domains, cls-hv2 and cls-svf1."""
+        value_types = set(self._closed.objects(value, RDF.type))
+        return self._mask(
+            [
+                *self._domains.get(prop, ()),
+                *self._by_value.get((prop, value), ()),
+                *(
                     restriction
-                    for restriction, filler in self._some.get(prop, [])
-                    if restriction not in types
-                    and (filler == OWL.Thing or filler in self._value_types(value))
-                }
-            for node, members in self._intersections:
-                if node not in types and members <= types:
-                    pending.add(node)
-            for node, members in self._unions:
-                if node not in types and members & types:
-                    pending.add(node)
-        return frozenset(types), values
+                    for restriction, filler in self._some.get(prop, ())
+                    if filler == OWL.Thing or filler in value_types
+                ),
+            ]
+        )
 
-    def _value_types(self, value: Node) -> set[Node]:
-        """The types the closed TBox gives an individual a restriction names (e.g. an urgency level)."""
-        return set(self._closed.objects(value, RDF.type))
+    def _mask(self, classes: Iterable[Node]) -> int:
+        mask = 0
+        for cls in classes:
+            mask |= 1 << self._bit[cls]
+        return mask
 
-    def _properties(self, props: set[Node]) -> set[Node]:
-        """``props`` and their super-properties (prp-spo1)."""
-        found = set(props)
-        pending = list(props)
+    def _mask_supers(self, mask: int) -> int:
+        """``mask`` with every member's superclasses."""
+        closed = mask
+        while mask:
+            low = mask & -mask
+            closed |= self._supers[low.bit_length() - 1]
+            mask ^= low
+        return closed
+
+    def _decode(self, mask: int) -> frozenset[Node]:
+        classes = []
+        while mask:
+            low = mask & -mask
+            classes.append(self._nodes[low.bit_length() - 1])
+            mask ^= low
+        return frozenset(classes)
+
+    def _properties(self, prop: Node) -> set[Node]:
+        """``prop`` and its super-properties (prp-spo1)."""
+        found = {prop}
+        pending = [prop]
         while pending:
-            for parent in self._super_properties.get(pending.pop(), set()):
+            for parent in self._super_properties.get(pending.pop(), ()):
                 if parent not in found:
                     found.add(parent)
                     pending.append(parent)
         return found
+
+
+def _classes(closed: Graph) -> set[Node]:
+    """Every node of ``closed`` in a class position: typed, subclassed, restricted, combined, ranged."""
+    found: set[Node] = set()
+    for predicate in (RDFS.subClassOf, OWL.equivalentClass, OWL.onProperty, OWL.intersectionOf, OWL.unionOf):
+        found |= set(closed.subjects(predicate, None))
+    for predicate in (RDFS.subClassOf, OWL.equivalentClass, RDF.type, OWL.someValuesFrom, RDF.first):
+        found |= set(closed.objects(None, predicate))
+    for predicate in (RDFS.domain, RDFS.range):
+        found |= set(closed.objects(None, predicate))
+    return {node for node in found if not isinstance(node, Literal)}
 
 
 def _grouped(pairs: Iterable[tuple[Node, Node]]) -> dict[Node, set[Node]]:

@@ -14,6 +14,7 @@ import operator
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import product
 
 from rdflib import OWL, RDF, RDFS, SKOS, BNode, Graph, Literal, URIRef, Variable
@@ -86,6 +87,37 @@ class CompiledQueries:
         self._completions = self._tabulate_completions()
         self._thresholds = self._tabulate_thresholds()
         self._suggestible = self._tabulate_suggestible()
+        self._implied = lru_cache(maxsize=None)(self._implied_by)
+        self.reads = self._classes_read()
+        self._read_masks = {query: classifier.mask_of(classes) for query, classes in self.reads.items()}
+
+    def _classes_read(self) -> dict[str, frozenset[Node]]:
+        """Per query: the classes whose membership its rows depend on (besides the urgency levels)."""
+        return {
+            "urgency": frozenset(self._urgency_classes),
+            "presentations": frozenset(self._presentation_rows),
+            "suspected-conditions": frozenset(cls for cls, rows in self._conditions.items() if rows),
+            "recommendations": frozenset(self._recommendations),
+            "procedure-rules": frozenset(self._rules),
+            "do-not-order": frozenset().union(
+                *(classes | exceptions for _, _, classes, _, exceptions in self._advice)
+            ),
+            "caveats": frozenset(
+                v["class"] for rows, _ in self._caveats for v in rows if v["class"] is not None
+            ),
+            "assess-next-completions": frozenset(
+                node
+                for definition, restriction, _, _ in self._completions
+                for node in (definition, restriction)
+            ),
+        }
+
+    def projection(self, queries: Iterable[str], c: Classification) -> tuple[int, frozenset]:
+        """What the rows of ``queries`` read from ``c``: equal projections give equal rows."""
+        mask = 0
+        for query in queries:
+            mask |= self._read_masks[query]
+        return c.mask & mask, c.values
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -428,13 +460,23 @@ class CompiledQueries:
     # -- justification.rq --------------------------------------------------------------------
 
     def _tabulate_definitions(self) -> dict[Node, tuple[list[Node], list[Node]]]:
-        """Per blank class definition with finding existentials: (fillers, the classes it implies)."""
+        """Per blank class definition with finding existentials: (fillers, the explained classes it implies).
+
+        The explained classes are the presentation classes and the classes procedure rules apply to.
+        """
         g = self._graph
+        explained = set(g.subjects(SKOS.inScheme, KG.presentations)) | {
+            cls for rule, cls in g.subject_objects(KG.appliesTo) if (rule, KG.ruleOrder, None) in g
+        }
         table = {}
         for definition in g.subjects(OWL.intersectionOf, None):
             fillers = [filler for _, filler in self._finding_existentials(definition)]
             if fillers and isinstance(definition, BNode):
-                supers = [cls for cls in g.objects(definition, RDFS.subClassOf) if cls != definition]
+                supers = [
+                    cls
+                    for cls in g.objects(definition, RDFS.subClassOf)
+                    if cls != definition and cls in explained
+                ]
                 table[definition] = (fillers, supers)
         return table
 
@@ -539,8 +581,8 @@ class CompiledQueries:
             for v in rows
         ]
 
-    def _tabulate_suggestible(self) -> list[tuple[Node, Node, frozenset[Node]]]:
-        """(finding, notation, measurement properties that settle it) for findings of a suggestible kind."""
+    def _tabulate_suggestible(self) -> list[tuple[Node, ResultRow, frozenset[Node]]]:
+        """(finding, its row, measurement properties that settle it) for findings of a suggestible kind."""
         g = self._asserted
         suggestible = set(g.subjects(KG.suggestWhenAbsent, Literal(True)))
         settled_by: dict[Node, set[Node]] = defaultdict(set)
@@ -552,17 +594,21 @@ class CompiledQueries:
             if suggestible & (set(g.transitive_objects(finding, RDFS.subClassOf)) - {finding})
             for notation in self._objects(finding, SKOS.notation, g)
         ]
-        return sorted(set(rows), key=lambda r: sort_key(r[1]))
+        return [
+            (finding, row({"finding": finding, "id": notation}), settled_by)
+            for finding, notation, settled_by in sorted(set(rows), key=lambda r: sort_key(r[1]))
+        ]
+
+    def _implied_by(self, cls: Node) -> frozenset[Node]:
+        """``cls`` and its asserted superclasses: the findings a finding of this class implies."""
+        return frozenset(self._asserted.transitive_objects(cls, RDFS.subClassOf))
 
     def candidates(self, finding_classes: Iterable[Node], properties: Iterable[Node]) -> list[ResultRow]:
         """assess-next-candidates.rq: suggestible findings the case neither has, implies nor settles."""
-        g = self._asserted
-        implied = {
-            ancestor for cls in finding_classes for ancestor in g.transitive_objects(cls, RDFS.subClassOf)
-        }
+        implied = frozenset().union(*(self._implied(cls) for cls in finding_classes))
         measured = set(properties)
         return [
-            row({"finding": finding, "id": notation})
-            for finding, notation, settled_by in self._suggestible
+            candidate
+            for finding, candidate, settled_by in self._suggestible
             if finding not in implied and not settled_by & measured
         ]

@@ -12,13 +12,13 @@ list of (finding ID, finding class); the measurements belong to the case itself.
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
-from functools import lru_cache
 from typing import Protocol
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.query import ResultRow
 from rdflib.term import Node
 
+from kg.cache import Memo
 from kg.classifier import Classification, Classifier
 from kg.compiled import CompiledQueries, Instance
 from kg.namespaces import CASE
@@ -27,6 +27,9 @@ from kg.queries import QueryLibrary
 from kg.reasoning import Reasoner
 
 Findings = Sequence[tuple[str, URIRef]]
+#: The queries a presentation's evaluation (kg.recommend) reads.
+EVALUATION_QUERIES = ("urgency", "do-not-order", "recommendations", "procedure-rules")
+ROWS_KEPT = 8192
 Measurements = Mapping[URIRef, Literal]
 
 
@@ -128,7 +131,7 @@ class CompiledEngine:
             "caveats": compiled.caveats,
             "assess-next-completions": compiled.completions,
         }
-        self._cached = {name: lru_cache(maxsize=4096)(function) for name, function in self._rows.items()}
+        self._memo: Memo[list[ResultRow]] = Memo(ROWS_KEPT)
 
     def prepare(self, given: Findings, measurements: Measurements) -> tuple[list[ResultRow], list[ResultRow]]:
         """The compiled derived-findings.rq and assess-next-candidates.rq."""
@@ -145,11 +148,19 @@ class CompiledEngine:
 
     def classify(self, findings: Findings, properties: frozenset[URIRef]) -> Classification:
         """The classification of a presentation with ``findings`` and measured ``properties``."""
-        return self._classifier.classify(frozenset(cls for _, cls in findings), properties)
+        return self._classifier.classify([cls for _, cls in findings], properties)
 
     def rows(self, query: str, classification: Classification) -> list[ResultRow]:
-        """The rows of a query that reads only the presentation's classification."""
-        return self._cached[query](classification)
+        """The rows of a query that reads only the presentation's classification (cached by what it reads)."""
+        key = (query, self._compiled.projection([query], classification))
+        rows = self._memo.get(key)
+        if rows is None:
+            rows = self._memo[key] = self._rows[query](classification)
+        return rows
+
+    def evaluation_key(self, classification: Classification) -> Hashable:
+        """What a presentation's evaluation (urgency, recommendations, rules, advice) reads."""
+        return self._compiled.projection(EVALUATION_QUERIES, classification)
 
     def justification(
         self, classification: Classification, presentation: URIRef, findings: Findings
@@ -182,6 +193,6 @@ class CompiledInference:
             return self._engine.justification(classification, presentation, self._findings[presentation])
         return self._engine.rows(query, classification)
 
-    def key(self, presentation: URIRef) -> Classification:
-        """The classification: all the case queries but justification depend on it alone."""
-        return self._classifications[presentation]
+    def key(self, presentation: URIRef) -> Hashable:
+        """What the presentation's evaluation reads of its classification."""
+        return self._engine.evaluation_key(self._classifications[presentation])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict, deque
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from rdflib import RDFS, BNode, Graph, URIRef
@@ -14,6 +15,9 @@ from rdflib.term import Node
 from kg.answer import JustificationStep
 from kg.namespaces import KG
 from kg.presentation import finding_id_of
+
+#: Rendered names, expressions and subclass paths kept; they depend on the ontology graph only.
+RENDERINGS_KEPT = 8192
 
 if TYPE_CHECKING:
     from kg.knowledge_base import KnowledgeBase
@@ -58,7 +62,7 @@ def explain(
         path = _path(graph, kb.finding_classes[finding], filler)
         if len(path) > 1:
             parts.append(" SubClassOf ".join(_name(graph, node) for node in path))
-        defined = graph.value(definition, RDFS.subClassOf)
+        defined = _defined(graph, definition)
         parts.append(f"{_expression(graph, definition)} SubClassOf {_name(graph, defined)}")
         if defined != cls:
             parts.append(" SubClassOf ".join(_name(graph, node) for node in _path(graph, defined, cls)))
@@ -121,7 +125,7 @@ def _support(kb: KnowledgeBase, rows: list[ResultRow]) -> dict[Node, dict[str, t
 
     def preference(cls: Node, candidate: tuple[BNode, Node]) -> tuple[bool, str, str]:
         definition, filler = candidate
-        own = graph.value(definition, RDFS.subClassOf) == cls
+        own = _defined(graph, definition) == cls
         return (not own, _expression(graph, definition), _name(graph, filler))
 
     support = {}
@@ -129,7 +133,7 @@ def _support(kb: KnowledgeBase, rows: list[ResultRow]) -> dict[Node, dict[str, t
         own = {
             finding: options
             for finding, options in found.items()
-            if any(graph.value(definition, RDFS.subClassOf) == cls for definition, _ in options)
+            if any(_defined(graph, definition) == cls for definition, _ in options)
         }
         support[cls] = {
             finding: min(options, key=lambda c, cls=cls: preference(cls, c))
@@ -147,7 +151,14 @@ def _derivation(kb: KnowledgeBase, row: ResultRow) -> str:
     return f"{field} {value} {comparator} {limit} gives {row.id} ({_name(graph, row.threshold)})"
 
 
-def _path(graph: Graph, start: Node, target: Node) -> list[Node]:
+@lru_cache(maxsize=RENDERINGS_KEPT)
+def _defined(graph: Graph, definition: Node) -> Node | None:
+    """The class a general class axiom's left-hand side is asserted a subclass of."""
+    return graph.value(definition, RDFS.subClassOf)
+
+
+@lru_cache(maxsize=RENDERINGS_KEPT)
+def _path(graph: Graph, start: Node, target: Node) -> tuple[Node, ...]:
     """The asserted subclass path from ``start`` up to ``target`` (a class, or a union holding one)."""
     union = graph.value(target, OWL.unionOf) if isinstance(target, BNode) else None
     members = set(Collection(graph, union)) if union is not None else set()
@@ -161,14 +172,15 @@ def _path(graph: Graph, start: Node, target: Node) -> list[Node]:
             while step is not None:
                 path.insert(0, step)
                 step = previous[step]
-            return path if node == target else [*path, target]
+            return tuple(path) if node == target else (*path, target)
         for parent in graph.objects(node, RDFS.subClassOf):
             if parent not in previous:
                 previous[parent] = node
                 queue.append(parent)
-    return [start, target]
+    return (start, target)
 
 
+@lru_cache(maxsize=RENDERINGS_KEPT)
 def _name(graph: Graph, node: Node) -> str:
     """A class or property as written in the ontology: its local name, or its expression."""
     if isinstance(node, BNode):
@@ -177,6 +189,7 @@ def _name(graph: Graph, node: Node) -> str:
     return text[len(str(KG)) :] if text.startswith(str(KG)) else graph.namespace_manager.normalizeUri(node)
 
 
+@lru_cache(maxsize=RENDERINGS_KEPT)
 def _expression(graph: Graph, node: Node) -> str:
     """A class expression in Manchester syntax."""
     if isinstance(node, URIRef):

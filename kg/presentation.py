@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from functools import lru_cache
 
 from rdflib import RDF, Graph, Literal, URIRef
 
@@ -20,6 +21,7 @@ def finding_id_of(instance: URIRef) -> str:
     return str(instance).rsplit("/finding/", 1)[1]
 
 
+@lru_cache(maxsize=1024)
 def hypothesis(finding_id: str) -> URIRef:
     """The presentation of the case with ``finding_id`` added (for assess-next)."""
     return URIRef(f"{CASE}/if/{finding_id}")

@@ -160,9 +160,11 @@ def _assess_next(
         variant = evaluations[hypothesis(finding)]
         if variant.urgency_rank > main.urgency_rank or variant.first_procedure != main.first_procedure:
             reach[finding] = variant.urgency_rank
+    allowed = set(candidates)
     for row in inference.rows("assess-next-completions", CASE):
-        if str(row.id) in candidates:
-            reach[str(row.id)] = max(reach.get(str(row.id), 0), int(row.urgencyRank))
+        finding = str(row.id)
+        if finding in allowed:
+            reach[finding] = max(reach.get(finding, 0), int(row.urgencyRank))
     return sorted(reach, key=lambda finding: (-reach[finding], finding))
 
 
