@@ -118,7 +118,7 @@ class CompiledEngine:
     name = "compiled"
 
     def __init__(self, classifier: Classifier, compiled: CompiledQueries, finding_property: URIRef) -> None:
-        self._classifier = classifier
+        self.classifier = classifier
         self._compiled = compiled
         self._finding_property = finding_property
         self._rows = {
@@ -148,7 +148,7 @@ class CompiledEngine:
 
     def classify(self, findings: Findings, properties: frozenset[URIRef]) -> Classification:
         """The classification of a presentation with ``findings`` and measured ``properties``."""
-        return self._classifier.classify([cls for _, cls in findings], properties)
+        return self.classifier.classify([cls for _, cls in findings], properties)
 
     def rows(self, query: str, classification: Classification) -> list[ResultRow]:
         """The rows of a query that reads only the presentation's classification (cached by what it reads)."""
@@ -167,7 +167,7 @@ class CompiledEngine:
     ) -> list[ResultRow]:
         """justification.rq, which also reads the presentation's finding individuals."""
         instances = [
-            Instance(finding_instance(presentation, finding), self._classifier.instance_types(cls))
+            Instance(finding_instance(presentation, finding), self.classifier.instance_types(cls))
             for finding, cls in findings
         ]
         return self._compiled.justification(classification, instances)

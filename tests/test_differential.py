@@ -1,0 +1,121 @@
+"""The fast path against the normative one: compiled classifier and queries versus owlrl + SPARQL.
+
+- Every vignette: the whole answer (urgency, classes, ordered recommendations, do-not-order,
+  assess-next, caveats, justification) is identical.
+- Random cases (slow): whole answers identical. Each owlrl answer classifies the case and one
+  what-if variant per absent red flag, a few seconds per case, so the number is set by
+  ``KG_DIFFERENTIAL_CASES`` (CI default below).
+- Random presentations (slow), in batches of one owlrl closure: the classification (types,
+  property values, finding individuals' types) and the rows of the queries every presentation's
+  evaluation reads (urgency, recommendations, procedure rules, do-not-order) are identical.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rdflib import RDF, Graph, URIRef
+from rdflib.query import ResultRow
+from vignettes import load_cases
+
+from kg.case import Case
+from kg.inference import EVALUATION_QUERIES
+from kg.knowledge_base import KnowledgeBase
+from kg.namespaces import KG
+from kg.presentation import add_presentation, finding_instance
+
+CASES = load_cases()
+RANDOM_CASES = int(os.environ.get("KG_DIFFERENTIAL_CASES", "40"))
+PRESENTATIONS = int(os.environ.get("KG_DIFFERENTIAL_PRESENTATIONS", "2000"))
+BATCH = 200
+
+
+def finding_ids(kb: KnowledgeBase) -> list[str]:
+    return sorted(kb.finding_classes)
+
+
+def measurement(low: float, high: float, thresholds: tuple[float, ...]) -> st.SearchStrategy[float | None]:
+    """None, a value at or next to a threshold, or any value in range."""
+    near = [t + d for t in thresholds for d in (-0.1, 0.0, 0.1)]
+    return st.none() | st.sampled_from(near) | st.floats(low, high, allow_nan=False)
+
+
+def cases(ids: list[str]) -> st.SearchStrategy[Case]:
+    """Random cases: 1-12 findings, and an age and an eGFR that are often near the ontology's thresholds."""
+    return st.builds(
+        Case,
+        findings=st.lists(st.sampled_from(ids), min_size=1, max_size=12, unique=True),
+        age=measurement(0, 130, (70,)),
+        egfr=measurement(0, 200, (30,)),
+        sex=st.none() | st.sampled_from(["female", "male"]),
+    )
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case["id"] for case in CASES])
+def test_vignette_answers_are_identical(kb: KnowledgeBase, case: dict) -> None:
+    fields = {k: v for k, v in case.items() if k in Case.model_fields}
+    vignette = Case.model_validate({**fields, "findings": case["findings"]})
+    assert kb.recommend(vignette, "compiled") == kb.recommend(vignette, "owlrl")
+
+
+@pytest.mark.slow
+def test_random_answers_are_identical(kb: KnowledgeBase) -> None:
+    @settings(
+        max_examples=RANDOM_CASES,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(cases(finding_ids(kb)))
+    def check(case: Case) -> None:
+        fast, reference = kb.recommend(case, "compiled"), kb.recommend(case, "owlrl")
+        assert fast.model_dump() == reference.model_dump(), case
+
+    check()
+
+
+def rows_without_case(rows: list[ResultRow]) -> list[dict[str, object]]:
+    return [{k: v for k, v in row.asdict().items() if k != "case"} for row in rows]
+
+
+@pytest.mark.slow
+def test_random_presentations_classify_identically(kb: KnowledgeBase) -> None:
+    """Batches of random finding sets: one owlrl closure per batch against the compiled classifier."""
+    engine = kb.engines["compiled"]
+    generator = random.Random(20261126)
+    ids = finding_ids(kb)
+    checked = 0
+    while checked < PRESENTATIONS:
+        batch = {
+            URIRef(f"urn:kg:differential/{checked + i}"): generator.sample(ids, generator.randint(0, 12))
+            for i in range(BATCH)
+        }
+        graph = Graph()
+        for presentation, findings in batch.items():
+            add_presentation(graph, presentation, [(f, kb.finding_classes[f]) for f in findings])
+        closed = kb.reasoner.closure(graph)
+        grouped = {query: kb.queries.select_by_case(query, closed) for query in EVALUATION_QUERIES}
+        for presentation, findings in batch.items():
+            classification = engine.classify([(f, kb.finding_classes[f]) for f in findings], frozenset())
+            assert set(closed.objects(presentation, RDF.type)) == classification.types, findings
+            values = {
+                (p, o)
+                for p, o in closed.predicate_objects(presentation)
+                if p not in (RDF.type, KG.hasFinding)
+            }
+            assert values == classification.values, findings
+            for finding in findings:
+                instance_types = set(closed.objects(finding_instance(presentation, finding), RDF.type))
+                assert instance_types == engine.classifier.instance_types(kb.finding_classes[finding]), (
+                    findings,
+                    finding,
+                )
+            for query, rows in grouped.items():
+                assert rows_without_case(rows.get(presentation, [])) == rows_without_case(
+                    engine.rows(query, classification)
+                ), (query, findings)
+        checked += BATCH
