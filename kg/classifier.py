@@ -21,12 +21,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, field
+from enum import Enum
+from functools import cached_property, lru_cache
 
 from rdflib import OWL, RDF, RDFS, XSD, Graph, Literal
 from rdflib.collection import Collection
 from rdflib.term import Node
+
+#: Presentation closures kept, by the restrictions their findings meet (most recently used).
+CLOSURES_KEPT = 8192
 
 #: Vocabulary whose presence in the closed TBox means a rule this classifier does not apply
 #: could fire on a case's individuals.
@@ -73,17 +77,36 @@ def unsupported_constructs(closed: Graph) -> list[str]:
     return found
 
 
+class _Kind(Enum):
+    """How an axiom of the fixpoint fires."""
+
+    ALL = "all members hold"
+    ANY = "one member holds"
+    VALUE = "a hasValue restriction holds"
+
+
 @dataclass(frozen=True)
 class Classification:
     """What the OWL 2 RL closure says about one presentation individual.
 
-    ``mask`` encodes ``types`` as a bit set over the classifier's classes (cheap to hash and
-    intersect: :meth:`Classifier.mask_of`).
+    ``mask`` is its set of types as bits over ``classes`` (cheap to hash and intersect:
+    :meth:`Classifier.mask_of`); ``types`` decodes it on first use.
     """
 
-    types: frozenset[Node]
-    values: frozenset[tuple[Node, Node]]
     mask: int
+    values: frozenset[tuple[Node, Node]]
+    classes: tuple[Node, ...] = field(compare=False, repr=False)
+
+    @cached_property
+    def types(self) -> frozenset[Node]:
+        """The presentation's types."""
+        found = []
+        mask = self.mask
+        while mask:
+            low = mask & -mask
+            found.append(self.classes[low.bit_length() - 1])
+            mask ^= low
+        return frozenset(found)
 
     def values_of(self, prop: Node) -> set[Node]:
         """The presentation's values for ``prop``."""
@@ -118,19 +141,21 @@ class Classifier:
             for value in closed.objects(restriction, OWL.hasValue):
                 self._has_value.append((self._bit[restriction], [(p, value) for p in self._properties(prop)]))
                 self._by_value[prop, value].add(restriction)
-        self._intersections = [
-            (self._supers[self._bit[node]], self._mask(Collection(closed, members)))
+        # cls-int1 (all members), cls-uni (any member), cls-hv1 (the restriction): (kind, reads, implies)
+        self._axioms: list[tuple[_Kind, int, object]] = [
+            (_Kind.ALL, self._mask(Collection(closed, members)), self._supers[self._bit[node]])
             for node, members in closed.subject_objects(OWL.intersectionOf)
         ]
-        self._unions = [
-            (self._supers[self._bit[node]], self._mask(Collection(closed, members)))
+        self._axioms += [
+            (_Kind.ANY, self._mask(Collection(closed, members)), self._supers[self._bit[node]])
             for node, members in closed.subject_objects(OWL.unionOf)
         ]
+        self._axioms += [(_Kind.VALUE, 1 << bit, implied) for bit, implied in self._has_value]
         self._finding_properties = frozenset(self._properties(finding_property))
         self._base = self._supers[self._bit[presentation_class]]
         self._measured = lru_cache(maxsize=None)(self._domain_mask)
         self._met = lru_cache(maxsize=None)(self._met_by)
-        self._close = lru_cache(maxsize=16384)(self._closure)
+        self._close = lru_cache(maxsize=CLOSURES_KEPT)(self._closure)
         self._value_consequences = lru_cache(maxsize=None)(self._consequences_of_value)
         self.instance_types = lru_cache(maxsize=None)(self._instance_types)
 
@@ -154,7 +179,7 @@ class Classifier:
         """The types of a finding individual: its class, the range of the finding property, supers."""
         ranges = {cls for prop in self._finding_properties for cls in self._ranges.get(prop, ())}
         mask, _ = self._fixpoint(self._mask({finding_class, *ranges}))
-        return self._decode(mask)
+        return Classification(mask, frozenset(), self._nodes).types
 
     def _met_by(self, finding_class: Node) -> int:
         """A finding of this class: the ``some`` restrictions it meets, and the property's domains."""
@@ -174,29 +199,30 @@ class Classifier:
 
     def _closure(self, seeds: int) -> Classification:
         mask, values = self._fixpoint(seeds)
-        return Classification(self._decode(mask), frozenset(values), mask)
+        return Classification(mask, frozenset(values), self._nodes)
 
     def _fixpoint(self, seeds: int) -> tuple[int, set[tuple[Node, Node]]]:
-        """cax-sco, cls-int1, cls-uni, cls-hv1/2, cls-svf1 (values) and prp-dom/spo1 until nothing changes."""
-        mask = self._mask_supers(seeds)
+        """cax-sco, cls-int1, cls-uni, cls-hv1/2, cls-svf1 (values) and prp-dom/spo1 until nothing changes.
+
+        Each round checks only the axioms that read a class new in the previous round.
+        """
+        mask = fresh = self._mask_supers(seeds)
         values: set[tuple[Node, Node]] = set()
-        while True:
+        while fresh:
             grown = mask
-            for supers, members in self._intersections:
-                if mask & members == members:
-                    grown |= supers
-            for supers, members in self._unions:
-                if mask & members:
-                    grown |= supers
-            for bit, implied in self._has_value:
-                if mask >> bit & 1:
-                    for prop, value in implied:
+            for kind, members, result in self._axioms:
+                if not members & fresh:
+                    continue
+                if kind is _Kind.VALUE:
+                    for prop, value in result:
                         if (prop, value) not in values:
                             values.add((prop, value))
                             grown |= self._mask_supers(self._value_consequences(prop, value))
-            if grown == mask:
-                return mask, values
+                elif kind is _Kind.ANY or mask & members == members:
+                    grown |= result
+            fresh = grown & ~mask
             mask = grown
+        return mask, values
 
     def _consequences_of_value(self, prop: Node, value: Node) -> int:
         """The classes a property value gives its subject: its domains, cls-hv2 and cls-svf1."""
@@ -227,14 +253,6 @@ class Classifier:
             closed |= self._supers[low.bit_length() - 1]
             mask ^= low
         return closed
-
-    def _decode(self, mask: int) -> frozenset[Node]:
-        classes = []
-        while mask:
-            low = mask & -mask
-            classes.append(self._nodes[low.bit_length() - 1])
-            mask ^= low
-        return frozenset(classes)
 
     def _properties(self, prop: Node) -> set[Node]:
         """``prop`` and its super-properties (prp-spo1)."""

@@ -9,10 +9,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-import uvicorn
 from pydantic import ValidationError
 
-from kg.api.main import create_app
+from kg.bench import add_arguments as add_bench_arguments
+from kg.bench import run as run_bench
 from kg.case import Case
 from kg.config import REASONERS, Settings
 from kg.errors import CaseError, OntologyError
@@ -79,6 +79,11 @@ def _findings(_: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    # The HTTP stack is imported only here: the other commands start without it.
+    import uvicorn
+
+    from kg.api.main import create_app
+
     # Loaded here, not in the app's lifespan, so that a broken ontology is a message rather than a traceback.
     app = create_app(settings, KnowledgeBase.from_settings(settings))
     uvicorn.run(app, host=args.host, port=args.port)
@@ -118,6 +123,15 @@ def _parser() -> argparse.ArgumentParser:
 
     findings = commands.add_parser("findings", help="list the finding IDs a case may contain")
     findings.set_defaults(run=_findings)
+
+    bench = commands.add_parser(
+        "bench",
+        help="measure the fast path against owlrl, and the HTTP service against a bare FastAPI app",
+        description="Prints a table (or --json): latencies, speedup, identical answers, HTTP throughput, "
+        "cold start, batch throughput, memory.",
+    )
+    add_bench_arguments(bench)
+    bench.set_defaults(run=run_bench)
     return parser
 
 

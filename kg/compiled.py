@@ -14,10 +14,10 @@ import operator
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from itertools import product
 
-from rdflib import OWL, RDF, RDFS, SKOS, BNode, Graph, Literal, URIRef, Variable
+from rdflib import OWL, RDF, RDFS, SKOS, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.query import ResultRow
 from rdflib.term import Node
@@ -36,9 +36,16 @@ _TERM_ORDER = {BNode: 10, URIRef: 30, Literal: 40}
 
 
 def row(values: Mapping[str, Node | None]) -> ResultRow:
-    """A query result row with the given bindings (None: unbound)."""
-    labels = [Variable(name) for name in values]
-    return ResultRow({Variable(k): v for k, v in values.items() if v is not None}, labels)
+    """A query result row with the given bindings (None: unbound), as rdflib's SPARQL engine makes them."""
+    instance = tuple.__new__(ResultRow, values.values())
+    instance.labels = _labels(tuple(values))
+    return instance
+
+
+@cache
+def _labels(names: tuple[str, ...]) -> dict[str, int]:
+    """A row's variable positions, shared by all rows of the same variables."""
+    return {name: index for index, name in enumerate(names)}
 
 
 def sort_key(*terms: Node | None) -> tuple:

@@ -29,7 +29,7 @@ from kg.reasoning import Reasoner
 Findings = Sequence[tuple[str, URIRef]]
 #: The queries a presentation's evaluation (kg.recommend) reads.
 EVALUATION_QUERIES = ("urgency", "do-not-order", "recommendations", "procedure-rules")
-ROWS_KEPT = 8192
+ROWS_KEPT = 4096
 Measurements = Mapping[URIRef, Literal]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Response
 
 from kg.answer import Answer
 from kg.api.deps import KnowledgeBaseDep
@@ -14,7 +14,8 @@ from kg.case import Case
 router = APIRouter(tags=["recommendations"])
 
 
-@router.post("/recommendations", responses=UNPROCESSABLE)
-def recommend(case: Annotated[Case, Body(openapi_examples=CASE_EXAMPLES)], kb: KnowledgeBaseDep) -> Answer:
+@router.post("/recommendations", response_model=Answer, responses=UNPROCESSABLE)
+def recommend(case: Annotated[Case, Body(openapi_examples=CASE_EXAMPLES)], kb: KnowledgeBaseDep) -> Response:
     """The urgency, the imaging to order (first is recommended), what not to order, and why."""
-    return kb.recommend(case)
+    # The answer is already a validated Answer: serialize it once, with pydantic's JSON encoder.
+    return Response(kb.recommend(case).model_dump_json(), media_type="application/json")

@@ -1,0 +1,79 @@
+"""kg bench: the case generator, the HTTP client and server handling, the options (not the full run)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+
+from kg import bench
+from kg.case import Case
+from kg.config import Settings
+
+IDS = [f"finding-{n}" for n in range(31)]
+
+
+def test_cases_are_distinct_valid_and_reproducible() -> None:
+    bodies = bench.CaseStream(IDS, seed=1).bodies(3000)
+    keys = {(frozenset(b["findings"]), b.get("age"), b.get("egfr")) for b in bodies}
+    assert len(keys) == len(bodies)
+    for body in bodies:
+        case = Case(**body)
+        assert 1 <= len(case.findings) <= 10 and set(case.findings) <= set(IDS)
+        assert case.age is None or 0 <= case.age <= 130
+        assert case.egfr is None or 0 <= case.egfr <= 200
+    assert any("age" not in b for b in bodies) and any("egfr" not in b for b in bodies)
+    assert bench.CaseStream(IDS, seed=1).bodies(50) == bodies[:50]
+    assert bench.CaseStream(IDS, seed=2).bodies(50) != bodies[:50]
+
+
+def test_percentile() -> None:
+    values = [float(n) for n in range(1, 101)]
+    assert bench.percentile(values, 50) == pytest.approx(50.5)
+    assert bench.percentile(values, 99) == pytest.approx(99.01)
+    assert bench.percentile([3.0], 99) == 3.0
+
+
+def test_a_whole_answer_is_recognized() -> None:
+    answer = json.dumps({"urgency": "routine", "text": "}"}, indent=2).encode()
+    assert bench._is_answer(bytearray(answer + b"\n"))
+    assert not bench._is_answer(bytearray(answer[:-5]))
+    assert not bench._is_answer(bytearray(b"{}"))
+
+
+def test_options() -> None:
+    parser = argparse.ArgumentParser()
+    bench.add_arguments(parser)
+    args = parser.parse_args([])
+    assert (args.quick, args.json, args.workers, args.connections, args.seed) == (False, False, 1, 8, 0)
+    args = parser.parse_args(["--quick", "--json", "--workers", "2"])
+    assert (args.quick, args.json, args.workers) == (True, True, 2)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--workers", "0"])
+
+
+def test_an_unknown_reasoner_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KG_REASONER", "nope")
+    assert bench.main(["--quick"]) == 2
+
+
+def test_the_bare_app_is_loaded_and_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvicorn serves the bare app; the client counts 200s in the window; the server is gone after."""
+    monkeypatch.setattr(bench, "HTTP_WARMUP_S", 0.2)
+    requests = [bench.http_request(body) for body in bench.CaseStream(IDS, seed=3).bodies(500)]
+    with bench.served("kg.bench:create_bare_app", 1, bench.server_env(Settings.from_env())) as port:
+        load = bench.drive_load(port, requests, connections=2, seconds=0.5)
+    assert load.completed > 0 and load.failed == 0 and load.sent >= load.completed
+    with pytest.raises(ConnectionRefusedError):
+        bench.drive_load(port, requests, connections=1, seconds=0.1)
+
+
+def test_the_rss_is_sampled_once_per_mark(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bench, "current_rss_mb", lambda: 1.5)
+    meter = bench.RssMeter((3, 10))
+    meter.tick()
+    meter.tick(2)
+    assert (meter.samples, meter.remaining) == ([1.5], 7)
+    meter.tick(20)
+    assert (meter.samples, meter.remaining) == ([1.5, 1.5], 0)
