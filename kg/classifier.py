@@ -170,7 +170,7 @@ class Classifier:
         :func:`unsupported_constructs`): only the properties' domains count. Presentations that
         meet the same restrictions share one (cached) closure.
         """
-        seeds = self._base | self._measured(properties)
+        seeds = self._base | self._measured(properties)  # each part is closed under superclasses
         for cls in finding_classes:
             seeds |= self._met(cls)
         return self._close(seeds)
@@ -178,11 +178,11 @@ class Classifier:
     def _instance_types(self, finding_class: Node) -> frozenset[Node]:
         """The types of a finding individual: its class, the range of the finding property, supers."""
         ranges = {cls for prop in self._finding_properties for cls in self._ranges.get(prop, ())}
-        mask, _ = self._fixpoint(self._mask({finding_class, *ranges}))
+        mask, _ = self._fixpoint(self._mask_supers(self._mask({finding_class, *ranges})))
         return Classification(mask, frozenset(), self._nodes).types
 
     def _met_by(self, finding_class: Node) -> int:
-        """A finding of this class: the ``some`` restrictions it meets, and the property's domains."""
+        """What a finding of this class gives: the ``some`` restrictions it meets, domains, and supers."""
         types = self.instance_types(finding_class)
         met = {
             restriction
@@ -190,12 +190,12 @@ class Classifier:
             for restriction, filler in self._some.get(prop, [])
             if filler == OWL.Thing or filler in types
         }
-        return self._mask(met) | self._domain_mask(self._finding_properties)
+        return self._mask_supers(self._mask(met) | self._domain_mask(self._finding_properties))
 
     def _domain_mask(self, properties: frozenset[Node]) -> int:
-        """The domains of ``properties`` and their super-properties (prp-dom, prp-spo1)."""
+        """The domains of ``properties`` and their super-properties (prp-dom, prp-spo1), with supers."""
         found = {parent for prop in properties for parent in self._properties(prop)}
-        return self._mask(cls for prop in found for cls in self._domains.get(prop, ()))
+        return self._mask_supers(self._mask(cls for prop in found for cls in self._domains.get(prop, ())))
 
     def _closure(self, seeds: int) -> Classification:
         mask, values = self._fixpoint(seeds)
@@ -204,9 +204,11 @@ class Classifier:
     def _fixpoint(self, seeds: int) -> tuple[int, set[tuple[Node, Node]]]:
         """cax-sco, cls-int1, cls-uni, cls-hv1/2, cls-svf1 (values) and prp-dom/spo1 until nothing changes.
 
+        ``seeds`` must hold its members' superclasses already.
+
         Each round checks only the axioms that read a class new in the previous round.
         """
-        mask = fresh = self._mask_supers(seeds)
+        mask = fresh = seeds
         values: set[tuple[Node, Node]] = set()
         while fresh:
             grown = mask
@@ -217,7 +219,7 @@ class Classifier:
                     for prop, value in result:
                         if (prop, value) not in values:
                             values.add((prop, value))
-                            grown |= self._mask_supers(self._value_consequences(prop, value))
+                            grown |= self._value_consequences(prop, value)
                 elif kind is _Kind.ANY or mask & members == members:
                     grown |= result
             fresh = grown & ~mask
@@ -225,18 +227,20 @@ class Classifier:
         return mask, values
 
     def _consequences_of_value(self, prop: Node, value: Node) -> int:
-        """The classes a property value gives its subject: its domains, cls-hv2 and cls-svf1."""
+        """The classes a property value gives its subject (domains, cls-hv2, cls-svf1), with supers."""
         value_types = set(self._closed.objects(value, RDF.type))
-        return self._mask(
-            [
-                *self._domains.get(prop, ()),
-                *self._by_value.get((prop, value), ()),
-                *(
-                    restriction
-                    for restriction, filler in self._some.get(prop, ())
-                    if filler == OWL.Thing or filler in value_types
-                ),
-            ]
+        return self._mask_supers(
+            self._mask(
+                [
+                    *self._domains.get(prop, ()),
+                    *self._by_value.get((prop, value), ()),
+                    *(
+                        restriction
+                        for restriction, filler in self._some.get(prop, ())
+                        if filler == OWL.Thing or filler in value_types
+                    ),
+                ]
+            )
         )
 
     def _mask(self, classes: Iterable[Node]) -> int:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from itertools import product
+from operator import itemgetter
 
 from rdflib import OWL, RDF, RDFS, SKOS, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
@@ -36,16 +37,35 @@ _TERM_ORDER = {BNode: 10, URIRef: 30, Literal: 40}
 
 
 def row(values: Mapping[str, Node | None]) -> ResultRow:
-    """A query result row with the given bindings (None: unbound), as rdflib's SPARQL engine makes them."""
-    instance = tuple.__new__(ResultRow, values.values())
-    instance.labels = _labels(tuple(values))
-    return instance
+    """A query result row with the given bindings (None: unbound).
+
+    It reads like rdflib's ResultRow (by position, ``row["name"]``, ``row.name``, ``asdict()``),
+    with attribute access as fast as a named tuple's.
+    """
+    return _row_type(tuple(values))(values.values())
+
+
+class _Row(tuple):
+    """Base of the row types :func:`_row_type` makes."""
+
+    __slots__ = ()
+    labels: dict[str, int]
+
+    def __getitem__(self, key: object) -> object:
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self.labels[key])
+        return tuple.__getitem__(self, key)
+
+    def asdict(self) -> dict[str, Node]:
+        """The bound variables, by name."""
+        return {name: self[index] for name, index in self.labels.items() if self[index] is not None}
 
 
 @cache
-def _labels(names: tuple[str, ...]) -> dict[str, int]:
-    """A row's variable positions, shared by all rows of the same variables."""
-    return {name: index for index, name in enumerate(names)}
+def _row_type(names: tuple[str, ...]) -> type[_Row]:
+    """The row type for one query's variables."""
+    fields = {name: property(itemgetter(index)) for index, name in enumerate(names) if name.isidentifier()}
+    return type("Row", (_Row,), {"__slots__": (), "labels": {n: i for i, n in enumerate(names)}, **fields})
 
 
 def sort_key(*terms: Node | None) -> tuple:
