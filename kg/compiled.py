@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from itertools import product
-from operator import itemgetter
 
 from rdflib import OWL, RDF, RDFS, SKOS, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
@@ -39,33 +38,36 @@ _TERM_ORDER = {BNode: 10, URIRef: 30, Literal: 40}
 def row(values: Mapping[str, Node | None]) -> ResultRow:
     """A query result row with the given bindings (None: unbound).
 
-    It reads like rdflib's ResultRow (by position, ``row["name"]``, ``row.name``, ``asdict()``),
-    with attribute access as fast as a named tuple's.
+    It reads like rdflib's ResultRow (``row.name``, ``row["name"]``, ``asdict()``), with each
+    variable a slot: attribute access costs what a plain object's does.
     """
-    return _row_type(tuple(values))(values.values())
+    instance = _row_type(tuple(values))()
+    for name, value in values.items():
+        object.__setattr__(instance, name, value)
+    return instance
 
 
-class _Row(tuple):
+class _Row:
     """Base of the row types :func:`_row_type` makes."""
 
     __slots__ = ()
     labels: dict[str, int]
 
-    def __getitem__(self, key: object) -> object:
-        if isinstance(key, str):
-            return tuple.__getitem__(self, self.labels[key])
-        return tuple.__getitem__(self, key)
+    def __getitem__(self, name: str) -> Node | None:
+        return getattr(self, name)
 
     def asdict(self) -> dict[str, Node]:
         """The bound variables, by name."""
-        return {name: self[index] for name, index in self.labels.items() if self[index] is not None}
+        return {name: getattr(self, name) for name in self.labels if getattr(self, name) is not None}
+
+    def __repr__(self) -> str:
+        return f"Row({', '.join(f'{name}={getattr(self, name)!r}' for name in self.labels)})"
 
 
 @cache
 def _row_type(names: tuple[str, ...]) -> type[_Row]:
     """The row type for one query's variables."""
-    fields = {name: property(itemgetter(index)) for index, name in enumerate(names) if name.isidentifier()}
-    return type("Row", (_Row,), {"__slots__": (), "labels": {n: i for i, n in enumerate(names)}, **fields})
+    return type("Row", (_Row,), {"__slots__": names, "labels": {n: i for i, n in enumerate(names)}})
 
 
 def sort_key(*terms: Node | None) -> tuple:
