@@ -260,9 +260,7 @@ def server_env(settings: Settings) -> dict[str, str]:
     """The environment of a child process: this checkout of kg, and the settings the bench was given."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH")) if p)
-    env["KG_ONTOLOGY_DIR"] = str(settings.ontology_dir)
-    env["KG_CACHE_DIR"] = "" if settings.cache_dir is None else str(settings.cache_dir)
-    env["KG_REASONER"] = settings.reasoner
+    env.update(settings.environment())
     return env
 
 

@@ -43,3 +43,11 @@ class Settings:
             cache_dir=default_cache_dir() if cache is None else Path(cache) if cache else None,
             reasoner=reasoner,
         )
+
+    def environment(self) -> dict[str, str]:
+        """These settings as the variables :meth:`from_env` reads (for worker and child processes)."""
+        return {
+            "KG_ONTOLOGY_DIR": str(self.ontology_dir),
+            "KG_CACHE_DIR": "" if self.cache_dir is None else str(self.cache_dir),
+            "KG_REASONER": self.reasoner,
+        }
