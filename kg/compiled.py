@@ -19,7 +19,6 @@ from itertools import product
 
 from rdflib import OWL, RDF, RDFS, SKOS, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
-from rdflib.query import ResultRow
 from rdflib.term import Node
 
 from kg.classifier import Classification, Classifier
@@ -35,7 +34,7 @@ COMPARATORS: dict[Node, Callable[[object, object], bool]] = {
 _TERM_ORDER = {BNode: 10, URIRef: 30, Literal: 40}
 
 
-def row(values: Mapping[str, Node | None]) -> ResultRow:
+def row(values: Mapping[str, Node | None]) -> Row:
     """A query result row with the given bindings (None: unbound).
 
     It reads like rdflib's ResultRow (``row.name``, ``row["name"]``, ``asdict()``), with each
@@ -47,8 +46,8 @@ def row(values: Mapping[str, Node | None]) -> ResultRow:
     return instance
 
 
-class _Row:
-    """Base of the row types :func:`_row_type` makes."""
+class Row:
+    """A compiled query's result row; :func:`row` makes them."""
 
     __slots__ = ()
     labels: dict[str, int]
@@ -65,9 +64,9 @@ class _Row:
 
 
 @cache
-def _row_type(names: tuple[str, ...]) -> type[_Row]:
+def _row_type(names: tuple[str, ...]) -> type[Row]:
     """The row type for one query's variables."""
-    return type("Row", (_Row,), {"__slots__": names, "labels": {n: i for i, n in enumerate(names)}})
+    return type("Row", (Row,), {"__slots__": names, "labels": {n: i for i, n in enumerate(names)}})
 
 
 def sort_key(*terms: Node | None) -> tuple:
@@ -98,7 +97,6 @@ class CompiledQueries:
     def __init__(self, asserted: Graph, closed: Graph, classifier: Classifier) -> None:
         self._asserted = asserted
         self._graph = closed
-        self._classifier = classifier
         g = closed
         self._rank = {level: rank for level, rank in g.subject_objects(KG.rank)}
         self._levels = {
@@ -198,7 +196,7 @@ class CompiledQueries:
                 table[cls].append({"urgency": level, "id": notation, "rank": rank, "meaning": meaning})
         return dict(table)
 
-    def urgency(self, c: Classification) -> list[ResultRow]:
+    def urgency(self, c: Classification) -> list[Row]:
         """urgency.rq: the urgency classes of highest rank."""
         found = [values for cls in c.types for values in self._urgency_classes.get(cls, [])]
         if not found:
@@ -237,7 +235,7 @@ class CompiledQueries:
             ]
         return table
 
-    def presentations(self, c: Classification) -> list[ResultRow]:
+    def presentations(self, c: Classification) -> list[Row]:
         """presentations.rq: the presentation classes, most urgent first."""
         rows = {tuple(v.items()): v for cls in c.types for v in self._presentation_rows.get(cls, [])}
         ordered = sorted(
@@ -263,7 +261,7 @@ class CompiledQueries:
             ]
         return table
 
-    def suspected_conditions(self, c: Classification) -> list[ResultRow]:
+    def suspected_conditions(self, c: Classification) -> list[Row]:
         """suspected-conditions.rq: conditions with the highest rank and first precedence of their classes."""
         present = c.values_of(KG.hasSuspectedCondition)
         ranks: dict[Node, list[Node]] = defaultdict(list)
@@ -328,7 +326,7 @@ class CompiledQueries:
             table[cls] = (ranks, rows)
         return table
 
-    def recommendations(self, c: Classification) -> list[ResultRow]:
+    def recommendations(self, c: Classification) -> list[Row]:
         """recommendations.rq: the recommendations of the classes at the presentation's highest level."""
         top = self.top_rank(c)
         rows = {}
@@ -401,7 +399,7 @@ class CompiledQueries:
             node for node in g.subjects(RDF.type, kind) if (node, SKOS.inScheme, KG.procedures) in g
         )
 
-    def procedure_rules(self, c: Classification) -> list[ResultRow]:
+    def procedure_rules(self, c: Classification) -> list[Row]:
         """procedure-rules.rq: the rules of the presentation's classes, in rule order."""
         rows = [values for cls in c.types for values in self._rules.get(cls, [])]
         rows.sort(key=lambda v: sort_key(v["order"], v["rule"], v["over"], v["replaced"]))
@@ -429,7 +427,7 @@ class CompiledQueries:
             for advice in g.subjects(RDF.type, KG.DoNotOrderAdvice)
         ]
 
-    def do_not_order(self, c: Classification) -> list[ResultRow]:
+    def do_not_order(self, c: Classification) -> list[Row]:
         """do-not-order.rq: advice by class or by the presentation's highest urgency, unless excepted."""
         top = self.top_rank(c)
         present = c.values_of(KG.hasUrgency)
@@ -474,7 +472,7 @@ class CompiledQueries:
             table.append((rows, self._ranked(levels)))
         return table
 
-    def caveats(self, c: Classification) -> list[ResultRow]:
+    def caveats(self, c: Classification) -> list[Row]:
         """caveats.rq: caveats whose class and urgency conditions the presentation meets."""
         top = self.top_rank(c)
         present = c.values_of(KG.hasUrgency)
@@ -509,7 +507,7 @@ class CompiledQueries:
                 table[definition] = (fillers, supers)
         return table
 
-    def justification(self, c: Classification, instances: Sequence[Instance]) -> list[ResultRow]:
+    def justification(self, c: Classification, instances: Sequence[Instance]) -> list[Row]:
         """justification.rq: for each class definition met, the findings meeting its existentials."""
         rows = set()
         for definition in c.types:
@@ -559,7 +557,7 @@ class CompiledQueries:
             for notation in meeting[filler]
         ]
 
-    def completions(self, c: Classification) -> list[ResultRow]:
+    def completions(self, c: Classification) -> list[Row]:
         """assess-next-completions.rq: findings on the way to a class more urgent than the presentation's."""
         top = self.top_rank(c)
         reach: dict[Node, int] = {}
@@ -596,7 +594,7 @@ class CompiledQueries:
                     )
         return dict(table)
 
-    def derived_findings(self, measurements: Mapping[Node, Literal]) -> list[ResultRow]:
+    def derived_findings(self, measurements: Mapping[Node, Literal]) -> list[Row]:
         """derived-findings.rq: the findings thresholds derive from the measurements."""
         rows = []
         for prop, value in measurements.items():
@@ -610,7 +608,7 @@ class CompiledQueries:
             for v in rows
         ]
 
-    def _tabulate_suggestible(self) -> list[tuple[Node, ResultRow, frozenset[Node]]]:
+    def _tabulate_suggestible(self) -> list[tuple[Node, Row, frozenset[Node]]]:
         """(finding, its row, measurement properties that settle it) for findings of a suggestible kind."""
         g = self._asserted
         suggestible = set(g.subjects(KG.suggestWhenAbsent, Literal(True)))
@@ -632,7 +630,7 @@ class CompiledQueries:
         """``cls`` and its asserted superclasses: the findings a finding of this class implies."""
         return frozenset(self._asserted.transitive_objects(cls, RDFS.subClassOf))
 
-    def candidates(self, finding_classes: Iterable[Node], properties: Iterable[Node]) -> list[ResultRow]:
+    def candidates(self, finding_classes: Iterable[Node], properties: Iterable[Node]) -> list[Row]:
         """assess-next-candidates.rq: suggestible findings the case neither has, implies nor settles."""
         implied = frozenset().union(*(self._implied(cls) for cls in finding_classes))
         measured = set(properties)

@@ -20,13 +20,15 @@ from rdflib.term import Node
 
 from kg.cache import Memo
 from kg.classifier import Classification, Classifier
-from kg.compiled import CompiledQueries, Instance
+from kg.compiled import CompiledQueries, Instance, Row
 from kg.namespaces import CASE
 from kg.presentation import add_presentation, finding_instance
 from kg.queries import QueryLibrary
 from kg.reasoning import Reasoner
 
 Findings = Sequence[tuple[str, URIRef]]
+#: A query result row: rdflib's from SPARQL, or the compiled path's, which reads the same.
+QueryRow = ResultRow | Row
 #: The queries a presentation's evaluation (kg.recommend) reads.
 EVALUATION_QUERIES = ("urgency", "do-not-order", "recommendations", "procedure-rules")
 ROWS_KEPT = 4096
@@ -36,7 +38,7 @@ Measurements = Mapping[URIRef, Literal]
 class Inference(Protocol):
     """The query rows of a set of classified presentations."""
 
-    def rows(self, query: str, presentation: URIRef) -> list[ResultRow]:
+    def rows(self, query: str, presentation: URIRef) -> list[QueryRow]:
         """The rows of ``queries/{query}.rq`` for one presentation."""
         ...
 
@@ -50,7 +52,7 @@ class Engine(Protocol):
 
     name: str
 
-    def prepare(self, given: Findings, measurements: Measurements) -> tuple[list[ResultRow], list[ResultRow]]:
+    def prepare(self, given: Findings, measurements: Measurements) -> tuple[list[QueryRow], list[QueryRow]]:
         """The findings the measurements derive (not already given) and the assess-next candidates."""
         ...
 
@@ -69,7 +71,7 @@ class OwlrlEngine:
         self._queries = queries
         self._reasoner = reasoner
 
-    def prepare(self, given: Findings, measurements: Measurements) -> tuple[list[ResultRow], list[ResultRow]]:
+    def prepare(self, given: Findings, measurements: Measurements) -> tuple[list[QueryRow], list[QueryRow]]:
         """derived-findings.rq, then assess-next-candidates.rq, over the ontology plus the case."""
         case = Graph()
         add_presentation(case, CASE, given, measurements)
@@ -97,9 +99,9 @@ class GraphInference:
     def __init__(self, queries: QueryLibrary, graph: Graph) -> None:
         self._queries = queries
         self.graph = graph
-        self._grouped: dict[str, dict[Node, list[ResultRow]]] = {}
+        self._grouped: dict[str, dict[Node, list[QueryRow]]] = {}
 
-    def rows(self, query: str, presentation: URIRef) -> list[ResultRow]:
+    def rows(self, query: str, presentation: URIRef) -> list[QueryRow]:
         """The query's rows for ``presentation``: the case's bound, a variant's from one grouped run."""
         if presentation == CASE:
             return self._queries.select(query, self.graph, case=CASE)
@@ -131,9 +133,9 @@ class CompiledEngine:
             "caveats": compiled.caveats,
             "assess-next-completions": compiled.completions,
         }
-        self._memo: Memo[list[ResultRow]] = Memo(ROWS_KEPT)
+        self._memo: Memo[list[QueryRow]] = Memo(ROWS_KEPT)
 
-    def prepare(self, given: Findings, measurements: Measurements) -> tuple[list[ResultRow], list[ResultRow]]:
+    def prepare(self, given: Findings, measurements: Measurements) -> tuple[list[QueryRow], list[QueryRow]]:
         """The compiled derived-findings.rq and assess-next-candidates.rq."""
         given_ids = {finding for finding, _ in given}
         derivations = [
@@ -150,7 +152,7 @@ class CompiledEngine:
         """The classification of a presentation with ``findings`` and measured ``properties``."""
         return self.classifier.classify([cls for _, cls in findings], properties)
 
-    def rows(self, query: str, classification: Classification) -> list[ResultRow]:
+    def rows(self, query: str, classification: Classification) -> list[QueryRow]:
         """The rows of a query that reads only the presentation's classification (cached by what it reads)."""
         key = (query, self._compiled.projection([query], classification))
         rows = self._memo.get(key)
@@ -164,7 +166,7 @@ class CompiledEngine:
 
     def justification(
         self, classification: Classification, presentation: URIRef, findings: Findings
-    ) -> list[ResultRow]:
+    ) -> list[QueryRow]:
         """justification.rq, which also reads the presentation's finding individuals."""
         instances = [
             Instance(finding_instance(presentation, finding), self.classifier.instance_types(cls))
@@ -186,7 +188,7 @@ class CompiledInference:
             for presentation, findings in presentations.items()
         }
 
-    def rows(self, query: str, presentation: URIRef) -> list[ResultRow]:
+    def rows(self, query: str, presentation: URIRef) -> list[QueryRow]:
         """The compiled query's rows for ``presentation``."""
         classification = self._classifications[presentation]
         if query == "justification":
