@@ -122,11 +122,7 @@ class Classifier:
 
     def __init__(self, closed: Graph, presentation_class: Node, finding_property: Node) -> None:
         self._closed = closed
-        nodes = {
-            s for s, p, o in closed if p in (RDFS.subClassOf, OWL.onProperty, OWL.intersectionOf, OWL.unionOf)
-        }
-        nodes |= set(closed.objects(None, RDFS.subClassOf)) | set(closed.objects(None, RDF.type))
-        self._nodes = sorted(nodes, key=str)
+        self._nodes = tuple(sorted(_classes(closed) | {presentation_class}, key=str))
         self._bit = {node: index for index, node in enumerate(self._nodes)}
         self._supers = [self._mask({node, *closed.objects(node, RDFS.subClassOf)}) for node in self._nodes]
         self._super_properties = _grouped(closed.subject_objects(RDFS.subPropertyOf))

@@ -15,7 +15,7 @@ from kg.answer import Answer
 from kg.cache import Memo, load_or_build
 from kg.case import Case
 from kg.classifier import Classifier, unsupported_constructs
-from kg.compiled import CompiledQueries
+from kg.compiled import MIRRORED, CompiledQueries
 from kg.config import QUERIES_DIR, Settings
 from kg.inference import CompiledEngine, Engine, OwlrlEngine
 from kg.namespaces import KG
@@ -101,7 +101,8 @@ class KnowledgeBase:
 
         The closed ontology and the vocabularies come from ``cache_dir`` when the modules, the
         queries and this code are unchanged. ``reasoner`` names the default engine; the compiled
-        one falls back to owlrl for an ontology using constructs it does not compile.
+        one falls back to owlrl for an ontology using constructs it does not compile, or when a
+        case query was edited since its compiled mirror was written.
         """
         modules = read_modules(ontology_dir)
         queries = QueryLibrary(queries_dir)
@@ -111,8 +112,13 @@ class KnowledgeBase:
         reasoning = Reasoner(graph)
         engines: dict[str, Engine] = {"owlrl": OwlrlEngine(graph, queries, reasoning)}
         unsupported = unsupported_constructs(derived.closed)
+        edited = [name for name, digest in MIRRORED.items() if queries.digests.get(name) != digest]
         if unsupported:
             log.warning("the compiled reasoner does not support %s: using owlrl", ", ".join(unsupported))
+        elif edited:
+            log.warning(
+                "queries edited since kg/compiled.py mirrored them: %s; using owlrl", ", ".join(edited)
+            )
         else:
             classifier = Classifier(derived.closed, KG.Presentation, KG.hasFinding)
             engines["compiled"] = CompiledEngine(

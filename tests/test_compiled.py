@@ -1,0 +1,83 @@
+"""The compiled engine's own guarantees: when it answers, and what its classifier derives."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from rdflib import RDF, Graph, URIRef
+
+from kg.classifier import Classifier, unsupported_constructs
+from kg.compiled import MIRRORED
+from kg.config import DEFAULT_ONTOLOGY_DIR, QUERIES_DIR
+from kg.knowledge_base import KnowledgeBase
+from kg.namespaces import KG
+from kg.presentation import add_presentation
+from kg.reasoning import Reasoner
+
+TINY = """
+@prefix kg: <https://w3id.org/kg/> .
+@prefix owl: <http://www.w3.org/2002/07/owl#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+kg:Presentation a owl:Class .
+kg:hasFinding a owl:ObjectProperty ; rdfs:domain kg:Presentation ; rdfs:range kg:Finding .
+kg:hasUrgency a owl:ObjectProperty .
+kg:fever a owl:Class ; rdfs:subClassOf kg:Sign .
+kg:iv-drug-use a owl:Class ; rdfs:subClassOf kg:RiskFactor .
+kg:steroids a owl:Class ; rdfs:subClassOf kg:RiskFactor .
+[ owl:intersectionOf ( kg:Presentation
+    [ a owl:Restriction ; owl:onProperty kg:hasFinding ; owl:someValuesFrom kg:Sign ]
+    [ a owl:Restriction ; owl:onProperty kg:hasFinding ;
+      owl:someValuesFrom [ owl:unionOf ( kg:iv-drug-use kg:steroids ) ] ] ) ]
+  rdfs:subClassOf kg:Infection .
+kg:Infection rdfs:subClassOf [ a owl:Restriction ; owl:onProperty kg:hasUrgency ; owl:hasValue kg:urgent ] .
+kg:Urgent owl:equivalentClass [ owl:intersectionOf ( kg:Presentation
+    [ a owl:Restriction ; owl:onProperty kg:hasUrgency ; owl:hasValue kg:urgent ] ) ] .
+"""
+
+
+def test_every_mirrored_query_is_the_text_its_mirror_was_written_for() -> None:
+    digests = KnowledgeBase.load(DEFAULT_ONTOLOGY_DIR).queries.digests
+    stale = [name for name, digest in MIRRORED.items() if digests.get(name) != digest]
+    assert not stale, f"update the mirrors in kg/compiled.py (and their digests) for {stale}"
+
+
+def test_an_edited_case_query_falls_back_to_owlrl(tmp_path: Path) -> None:
+    queries = tmp_path / "queries"
+    shutil.copytree(QUERIES_DIR, queries)
+    with (queries / "urgency.rq").open("a") as file:
+        file.write("# an edit\n")
+    kb = KnowledgeBase.load(DEFAULT_ONTOLOGY_DIR, queries)
+    assert kb.reasoners == ["owlrl"]
+    assert kb.default_reasoner == "owlrl"
+
+
+def test_an_unsupported_construct_falls_back_to_owlrl(tmp_path: Path) -> None:
+    ontology = tmp_path / "ontology"
+    shutil.copytree(DEFAULT_ONTOLOGY_DIR, ontology)
+    (ontology / "zz-extra.ttl").write_text(
+        "@prefix kg: <https://w3id.org/kg/> .\n@prefix owl: <http://www.w3.org/2002/07/owl#> .\n"
+        "kg:hasSuspectedCondition a owl:FunctionalProperty .\n"
+    )
+    kb = KnowledgeBase.load(ontology)
+    assert unsupported_constructs(kb.closed) == ["owl:FunctionalProperty"]
+    assert kb.reasoners == ["owlrl"]
+
+
+@pytest.mark.parametrize(
+    "findings",
+    [[], ["fever"], ["iv-drug-use"], ["fever", "iv-drug-use"], ["fever", "steroids"], ["steroids"]],
+)
+def test_classifier_derives_what_owlrl_derives_on_a_tiny_ontology(findings: list[str]) -> None:
+    ontology = Graph().parse(data=TINY, format="turtle")
+    reasoner = Reasoner(ontology)
+    case = Graph()
+    presentation = URIRef("urn:kg:test")
+    add_presentation(case, presentation, [(finding, KG[finding]) for finding in findings])
+    closed = reasoner.closure(case)
+    classification = Classifier(reasoner.closure(Graph()), KG.Presentation, KG.hasFinding).classify(
+        [KG[finding] for finding in findings], frozenset()
+    )
+    assert classification.types == set(closed.objects(presentation, RDF.type))
+    assert (KG.Urgent in classification.types) == ({"fever"} < set(findings) and len(findings) == 2)
