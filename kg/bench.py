@@ -80,7 +80,7 @@ class Plan:
     cold_runs: int  # warm-cache process starts
 
 
-QUICK = Plan("quick", 5, 2_000, 5_000, (1_000, 10_000), 5.0, 20_000, 1)
+QUICK = Plan("quick", 3, 2_000, 5_000, (1_000, 10_000), 5.0, 20_000, 1)
 FULL = Plan("full", 20, 20_000, 50_000, (1_000, 100_000), 15.0, 60_000, 3)
 
 
