@@ -31,6 +31,7 @@ Findings = Sequence[tuple[str, URIRef]]
 QueryRow = ResultRow | Row
 #: The queries a presentation's evaluation (kg.recommend) reads.
 EVALUATION_QUERIES = ("urgency", "do-not-order", "recommendations", "procedure-rules")
+#: Row lists kept by the compiled engine, by query and what the query reads (most recently used).
 ROWS_KEPT = 4096
 Measurements = Mapping[URIRef, Literal]
 
@@ -43,14 +44,12 @@ class Inference(Protocol):
         ...
 
     def key(self, presentation: URIRef) -> Hashable | None:
-        """Presentations with the same non-None key have the same rows (a cache key)."""
+        """Presentations with the same non-None key have the same rows of EVALUATION_QUERIES."""
         ...
 
 
 class Engine(Protocol):
     """Classifies cases and answers the case queries."""
-
-    name: str
 
     def prepare(self, given: Findings, measurements: Measurements) -> tuple[list[QueryRow], list[QueryRow]]:
         """The findings the measurements derive (not already given) and the assess-next candidates."""
@@ -63,8 +62,6 @@ class Engine(Protocol):
 
 class OwlrlEngine:
     """Full owlrl closure of ontology + case per request, then SPARQL: the normative reference."""
-
-    name = "owlrl"
 
     def __init__(self, ontology: Graph, queries: QueryLibrary, reasoner: Reasoner) -> None:
         self._ontology = ontology
@@ -117,12 +114,9 @@ class GraphInference:
 class CompiledEngine:
     """The classifier and the tabulated queries: answers without re-closing the ontology."""
 
-    name = "compiled"
-
-    def __init__(self, classifier: Classifier, compiled: CompiledQueries, finding_property: URIRef) -> None:
+    def __init__(self, classifier: Classifier, compiled: CompiledQueries) -> None:
         self.classifier = classifier
         self._compiled = compiled
-        self._finding_property = finding_property
         self._rows = {
             "urgency": compiled.urgency,
             "presentations": compiled.presentations,

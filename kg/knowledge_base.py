@@ -122,7 +122,7 @@ class KnowledgeBase:
         else:
             classifier = Classifier(derived.closed, KG.Presentation, KG.hasFinding)
             engines["compiled"] = CompiledEngine(
-                classifier, CompiledQueries(graph, derived.closed, classifier), KG.hasFinding
+                classifier, CompiledQueries(graph, derived.closed, classifier)
             )
         return cls(
             ontology=Ontology(graph=graph, version=modules.version, modules=tuple(modules.files)),
