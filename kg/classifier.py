@@ -95,6 +95,7 @@ class Classification:
 
     mask: int
     values: frozenset[tuple[Node, Node]]
+    seeds: int = field(compare=False, repr=False)
     classes: tuple[Node, ...] = field(compare=False, repr=False)
 
     @cached_property
@@ -159,23 +160,36 @@ class Classifier:
         """The bit set of ``classes`` (classes the closed TBox does not know are left out)."""
         return self._mask(cls for cls in classes if cls in self._bit)
 
-    def classify(self, finding_classes: Iterable[Node], properties: frozenset[Node]) -> Classification:
+    def classify(
+        self,
+        finding_classes: Iterable[Node],
+        properties: frozenset[Node],
+        extends: Classification | None = None,
+    ) -> Classification:
         """The presentation with one finding of each class and values for ``properties`` (measurements).
 
         Measurement values are literals, which no supported restriction reads (see
         :func:`unsupported_constructs`): only the properties' domains count. Presentations that
-        meet the same restrictions share one (cached) closure.
+        meet the same restrictions share one (cached) closure. ``extends`` may be the closure of a
+        presentation with a subset of these seeds (the case, for a what-if variant): the fixpoint
+        then starts from it and checks only the axioms that read what the new seeds add.
         """
         seeds = self._base | self._measured(properties)  # each part is closed under superclasses
         for cls in finding_classes:
             seeds |= self._met(cls)
-        return self._close(seeds)
+        if extends is None or seeds & extends.seeds != extends.seeds:
+            return self._close(seeds)
+        if not seeds & ~extends.mask:
+            return extends
+        mask, values = self._fixpoint(seeds | extends.mask, seeds & ~extends.mask, set(extends.values))
+        return Classification(mask, frozenset(values), seeds, self._nodes)
 
     def _instance_types(self, finding_class: Node) -> frozenset[Node]:
         """The types of a finding individual: its class, the range of the finding property, supers."""
         ranges = {cls for prop in self._finding_properties for cls in self._ranges.get(prop, ())}
-        mask, _ = self._fixpoint(self._mask_supers(self._mask({finding_class, *ranges})))
-        return Classification(mask, frozenset(), self._nodes).types
+        seeds = self._mask_supers(self._mask({finding_class, *ranges}))
+        mask, _ = self._fixpoint(seeds, seeds, set())
+        return Classification(mask, frozenset(), seeds, self._nodes).types
 
     def _met_by(self, finding_class: Node) -> int:
         """What a finding of this class gives: the ``some`` restrictions it meets, domains, and supers."""
@@ -194,18 +208,18 @@ class Classifier:
         return self._mask_supers(self._mask(cls for prop in found for cls in self._domains.get(prop, ())))
 
     def _closure(self, seeds: int) -> Classification:
-        mask, values = self._fixpoint(seeds)
-        return Classification(mask, frozenset(values), self._nodes)
+        mask, values = self._fixpoint(seeds, seeds, set())
+        return Classification(mask, frozenset(values), seeds, self._nodes)
 
-    def _fixpoint(self, seeds: int) -> tuple[int, set[tuple[Node, Node]]]:
+    def _fixpoint(
+        self, mask: int, fresh: int, values: set[tuple[Node, Node]]
+    ) -> tuple[int, set[tuple[Node, Node]]]:
         """cax-sco, cls-int1, cls-uni, cls-hv1/2, cls-svf1 (values) and prp-dom/spo1 until nothing changes.
 
-        ``seeds`` must hold its members' superclasses already.
-
-        Each round checks only the axioms that read a class new in the previous round.
+        ``mask`` must hold its members' superclasses, and every axiom that reads only classes of
+        ``mask`` outside ``fresh`` must have fired already (its values in ``values``). Each round
+        checks only the axioms that read a class new in the previous round.
         """
-        mask = fresh = seeds
-        values: set[tuple[Node, Node]] = set()
         while fresh:
             grown = mask
             for kind, members, result in self._axioms:

@@ -142,9 +142,12 @@ class CompiledEngine:
         """Classify each presentation by its finding classes."""
         return CompiledInference(self, presentations, frozenset(measurements))
 
-    def classify(self, findings: Findings, properties: frozenset[URIRef]) -> Classification:
-        """The classification of a presentation with ``findings`` and measured ``properties``."""
-        return self.classifier.classify([cls for _, cls in findings], properties)
+    def classify(
+        self, findings: Findings, properties: frozenset[URIRef], extends: Classification | None = None
+    ) -> Classification:
+        """The classification of a presentation with ``findings`` and measured ``properties``
+        (``extends``: see :meth:`Classifier.classify`)."""
+        return self.classifier.classify([cls for _, cls in findings], properties, extends)
 
     def rows(self, query: str, classification: Classification) -> list[QueryRow]:
         """The rows of a query that reads only the presentation's classification (cached by what it reads)."""
@@ -177,8 +180,9 @@ class CompiledInference:
     ) -> None:
         self._engine = engine
         self._findings = presentations
+        main = engine.classify(presentations[CASE], measured)
         self._classifications = {
-            presentation: engine.classify(findings, measured if presentation == CASE else frozenset())
+            presentation: main if presentation == CASE else engine.classify(findings, frozenset(), main)
             for presentation, findings in presentations.items()
         }
 

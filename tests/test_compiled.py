@@ -6,6 +6,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rdflib import RDF, Graph, URIRef
 
 from kg.classifier import Classifier, unsupported_constructs
@@ -81,3 +83,17 @@ def test_classifier_derives_what_owlrl_derives_on_a_tiny_ontology(findings: list
     )
     assert classification.types == set(closed.objects(presentation, RDF.type))
     assert (KG.Urgent in classification.types) == ({"fever"} < set(findings) and len(findings) == 2)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_a_variant_classified_from_its_case_is_classified_from_scratch(
+    kb: KnowledgeBase, data: st.DataObject
+) -> None:
+    classes = sorted(kb.finding_classes.values())
+    case = data.draw(st.lists(st.sampled_from(classes), max_size=8, unique=True))
+    added = data.draw(st.lists(st.sampled_from(classes), min_size=1, max_size=3, unique=True))
+    classifier = kb.engines["compiled"].classifier
+    from_case = classifier.classify([*case, *added], frozenset(), classifier.classify(case, frozenset()))
+    from_scratch = classifier.classify([*case, *added], frozenset())
+    assert (from_case.mask, from_case.values) == (from_scratch.mask, from_scratch.values)
