@@ -30,7 +30,7 @@ from rdflib.collection import Collection
 from rdflib.term import Node
 
 #: Presentation closures kept, by the restrictions their findings meet (most recently used).
-CLOSURES_KEPT = 8192
+CLOSURES_KEPT = 1024
 
 #: Vocabulary whose presence in the closed TBox means a rule this classifier does not apply
 #: could fire on a case's individuals.

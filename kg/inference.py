@@ -32,7 +32,7 @@ QueryRow = ResultRow | Row
 #: The queries a presentation's evaluation (kg.recommend) reads.
 EVALUATION_QUERIES = ("urgency", "do-not-order", "recommendations", "procedure-rules")
 #: Row lists kept by the compiled engine, by query and what the query reads (most recently used).
-ROWS_KEPT = 4096
+ROWS_KEPT = 2048
 Measurements = Mapping[URIRef, Literal]
 
 

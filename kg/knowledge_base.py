@@ -26,7 +26,7 @@ from kg.recommend import Evaluation, recommend
 from kg.vocabulary import FindingInfo, ProcedureInfo
 
 log = logging.getLogger(__name__)
-EVALUATIONS_KEPT = 2048
+EVALUATIONS_KEPT = 1024
 CODE_DIR = Path(__file__).resolve().parent
 
 
