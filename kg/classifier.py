@@ -20,7 +20,7 @@ classified by owlrl instead (the naive path).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property, lru_cache
@@ -148,6 +148,12 @@ class Classifier:
             for node, members in closed.subject_objects(OWL.unionOf)
         ]
         self._axioms += [(_Kind.VALUE, 1 << bit, implied) for bit, implied in self._has_value]
+        # Per class bit: the axioms that read it, as a bit set over self._axioms.
+        self._readers = [0] * len(self._nodes)
+        for index, (_, members, _) in enumerate(self._axioms):
+            for bit in _bits(members):
+                self._readers[bit] |= 1 << index
+        self._read = self._mask(self._nodes[bit] for bit, readers in enumerate(self._readers) if readers)
         self._finding_properties = frozenset(self._properties(finding_property))
         self._base = self._supers[self._bit[presentation_class]]
         self._measured = lru_cache(maxsize=None)(self._domain_mask)
@@ -220,11 +226,14 @@ class Classifier:
         ``mask`` outside ``fresh`` must have fired already (its values in ``values``). Each round
         checks only the axioms that read a class new in the previous round.
         """
-        while fresh:
+        axioms = self._axioms
+        while fresh := fresh & self._read:
+            readers = 0
+            for bit in _bits(fresh):
+                readers |= self._readers[bit]
             grown = mask
-            for kind, members, result in self._axioms:
-                if not members & fresh:
-                    continue
+            for index in _bits(readers):
+                kind, members, result = axioms[index]
                 if kind is _Kind.VALUE:
                     for prop, value in result:
                         if (prop, value) not in values:
@@ -290,6 +299,14 @@ def _classes(closed: Graph) -> set[Node]:
     for predicate in (RDFS.domain, RDFS.range):
         found |= set(closed.objects(None, predicate))
     return {node for node in found if not isinstance(node, Literal)}
+
+
+def _bits(mask: int) -> Iterator[int]:
+    """The indices of the set bits of ``mask``, lowest first."""
+    while mask:
+        low = mask & -mask
+        yield low.bit_length() - 1
+        mask ^= low
 
 
 def _grouped(pairs: Iterable[tuple[Node, Node]]) -> dict[Node, set[Node]]:
