@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from enum import Enum
 from functools import cached_property, lru_cache
 
 from rdflib import OWL, RDF, RDFS, XSD, Graph, Literal
@@ -77,37 +76,28 @@ def unsupported_constructs(closed: Graph) -> list[str]:
     return found
 
 
-class _Kind(Enum):
-    """How an axiom of the fixpoint fires."""
-
-    ALL = "all members hold"
-    ANY = "one member holds"
-    VALUE = "a hasValue restriction holds"
-
-
 @dataclass(frozen=True)
 class Classification:
     """What the OWL 2 RL closure says about one presentation individual.
 
-    ``mask`` is its set of types as bits over ``classes`` (cheap to hash and intersect:
-    :meth:`Classifier.mask_of`); ``types`` decodes it on first use.
+    ``mask`` is its set of types as bits over the classifier's classes (cheap to hash and
+    intersect: :meth:`Classifier.mask_of`). Its types and property values are functions of the
+    mask, decoded on first use.
     """
 
     mask: int
-    values: frozenset[tuple[Node, Node]]
     seeds: int = field(compare=False, repr=False)
-    classes: tuple[Node, ...] = field(compare=False, repr=False)
+    classifier: Classifier = field(compare=False, repr=False)
 
     @cached_property
     def types(self) -> frozenset[Node]:
         """The presentation's types."""
-        found = []
-        mask = self.mask
-        while mask:
-            low = mask & -mask
-            found.append(self.classes[low.bit_length() - 1])
-            mask ^= low
-        return frozenset(found)
+        return frozenset(self.classifier.classes_of(self.mask))
+
+    @cached_property
+    def values(self) -> frozenset[tuple[Node, Node]]:
+        """The presentation's (property, value) pairs: those of its ``hasValue`` restrictions (cls-hv1)."""
+        return self.classifier.values_of(self.mask)
 
     def values_of(self, prop: Node) -> set[Node]:
         """The presentation's values for ``prop``."""
@@ -138,19 +128,21 @@ class Classifier:
             for value in closed.objects(restriction, OWL.hasValue):
                 self._has_value.append((self._bit[restriction], [(p, value) for p in self._properties(prop)]))
                 self._by_value[prop, value].add(restriction)
-        # cls-int1 (all members), cls-uni (any member), cls-hv1 (the restriction): (kind, reads, implies)
-        self._axioms: list[tuple[_Kind, int, object]] = [
-            (_Kind.ALL, self._mask(Collection(closed, members)), self._supers[self._bit[node]])
+        # cls-int1 (all members hold), cls-uni and cls-hv1 (one member holds): (reads, implies, all)
+        self._axioms: list[tuple[int, int, bool]] = [
+            (self._mask(Collection(closed, members)), self._supers[self._bit[node]], True)
             for node, members in closed.subject_objects(OWL.intersectionOf)
         ]
         self._axioms += [
-            (_Kind.ANY, self._mask(Collection(closed, members)), self._supers[self._bit[node]])
+            (self._mask(Collection(closed, members)), self._supers[self._bit[node]], False)
             for node, members in closed.subject_objects(OWL.unionOf)
         ]
-        self._axioms += [(_Kind.VALUE, 1 << bit, implied) for bit, implied in self._has_value]
+        self._axioms += [(1 << bit, self._value_consequences(pairs), False) for bit, pairs in self._has_value]
+        #: The ``hasValue`` restrictions: a presentation's property values are a function of these bits.
+        self.value_restrictions = self._mask(self._nodes[bit] for bit, _ in self._has_value)
         # Per class bit: the axioms that read it, as a bit set over self._axioms.
         self._readers = [0] * len(self._nodes)
-        for index, (_, members, _) in enumerate(self._axioms):
+        for index, (members, _, _) in enumerate(self._axioms):
             for bit in _bits(members):
                 self._readers[bit] |= 1 << index
         self._read = self._mask(self._nodes[bit] for bit, readers in enumerate(self._readers) if readers)
@@ -159,43 +151,52 @@ class Classifier:
         self._measured = lru_cache(maxsize=None)(self._domain_mask)
         self._met = lru_cache(maxsize=None)(self._met_by)
         self._close = lru_cache(maxsize=CLOSURES_KEPT)(self._closure)
-        self._value_consequences = lru_cache(maxsize=None)(self._consequences_of_value)
         self.instance_types = lru_cache(maxsize=None)(self._instance_types)
 
     def mask_of(self, classes: Iterable[Node]) -> int:
         """The bit set of ``classes`` (classes the closed TBox does not know are left out)."""
         return self._mask(cls for cls in classes if cls in self._bit)
 
-    def classify(
-        self,
-        finding_classes: Iterable[Node],
-        properties: frozenset[Node],
-        extends: Classification | None = None,
-    ) -> Classification:
+    def classify(self, finding_classes: Iterable[Node], properties: frozenset[Node]) -> Classification:
         """The presentation with one finding of each class and values for ``properties`` (measurements).
 
         Measurement values are literals, which no supported restriction reads (see
         :func:`unsupported_constructs`): only the properties' domains count. Presentations that
-        meet the same restrictions share one (cached) closure. ``extends`` may be the closure of a
-        presentation with a subset of these seeds (the case, for a what-if variant): the fixpoint
-        then starts from it and checks only the axioms that read what the new seeds add.
+        meet the same restrictions share one (cached) closure.
         """
         seeds = self._base | self._measured(properties)  # each part is closed under superclasses
         for cls in finding_classes:
             seeds |= self._met(cls)
-        if extends is None or seeds & extends.seeds != extends.seeds:
-            return self._close(seeds)
-        if not seeds & ~extends.mask:
-            return extends
-        mask, values = self._fixpoint(seeds | extends.mask, seeds & ~extends.mask, set(extends.values))
-        return Classification(mask, frozenset(values), seeds, self._nodes)
+        return self._close(seeds)
+
+    def extend(self, classification: Classification, finding_classes: Iterable[Node]) -> Classification:
+        """``classification``'s presentation with one more finding of each class (a what-if variant).
+
+        The fixpoint starts from ``classification`` and checks only the axioms that read what the
+        new findings add.
+        """
+        seeds = classification.seeds
+        for cls in finding_classes:
+            seeds |= self._met(cls)
+        fresh = seeds & ~classification.mask
+        if not fresh:
+            return classification
+        return Classification(self._fixpoint(classification.mask | fresh, fresh), seeds, self)
+
+    def value_mask(self, prop: Node, value: Node) -> int:
+        """The ``hasValue`` restrictions whose members get ``prop value`` (cls-hv1, prp-spo1): the
+        only source of a presentation's property values this classifier derives."""
+        mask = 0
+        for bit, pairs in self._has_value:
+            if (prop, value) in pairs:
+                mask |= 1 << bit
+        return mask
 
     def _instance_types(self, finding_class: Node) -> frozenset[Node]:
         """The types of a finding individual: its class, the range of the finding property, supers."""
         ranges = {cls for prop in self._finding_properties for cls in self._ranges.get(prop, ())}
         seeds = self._mask_supers(self._mask({finding_class, *ranges}))
-        mask, _ = self._fixpoint(seeds, seeds, set())
-        return Classification(mask, frozenset(), seeds, self._nodes).types
+        return frozenset(self.classes_of(self._fixpoint(seeds, seeds)))
 
     def _met_by(self, finding_class: Node) -> int:
         """What a finding of this class gives: the ``some`` restrictions it meets, domains, and supers."""
@@ -214,53 +215,54 @@ class Classifier:
         return self._mask_supers(self._mask(cls for prop in found for cls in self._domains.get(prop, ())))
 
     def _closure(self, seeds: int) -> Classification:
-        mask, values = self._fixpoint(seeds, seeds, set())
-        return Classification(mask, frozenset(values), seeds, self._nodes)
+        return Classification(self._fixpoint(seeds, seeds), seeds, self)
 
-    def _fixpoint(
-        self, mask: int, fresh: int, values: set[tuple[Node, Node]]
-    ) -> tuple[int, set[tuple[Node, Node]]]:
-        """cax-sco, cls-int1, cls-uni, cls-hv1/2, cls-svf1 (values) and prp-dom/spo1 until nothing changes.
+    def _fixpoint(self, mask: int, fresh: int) -> int:
+        """cax-sco, cls-int1, cls-uni, cls-hv1/2, cls-svf1 and prp-dom/spo1 until nothing changes.
 
         ``mask`` must hold its members' superclasses, and every axiom that reads only classes of
-        ``mask`` outside ``fresh`` must have fired already (its values in ``values``). Each round
-        checks only the axioms that read a class new in the previous round.
+        ``mask`` outside ``fresh`` must have fired already. Each round checks only the axioms that
+        read a class new in the previous round.
         """
-        axioms = self._axioms
+        axioms, readers_of = self._axioms, self._readers
         while fresh := fresh & self._read:
             readers = 0
-            for bit in _bits(fresh):
-                readers |= self._readers[bit]
+            while fresh:
+                low = fresh & -fresh
+                readers |= readers_of[low.bit_length() - 1]
+                fresh ^= low
             grown = mask
-            for index in _bits(readers):
-                kind, members, result = axioms[index]
-                if kind is _Kind.VALUE:
-                    for prop, value in result:
-                        if (prop, value) not in values:
-                            values.add((prop, value))
-                            grown |= self._value_consequences(prop, value)
-                elif kind is _Kind.ANY or mask & members == members:
-                    grown |= result
+            while readers:
+                low = readers & -readers
+                members, implied, every = axioms[low.bit_length() - 1]
+                if not every or mask & members == members:
+                    grown |= implied
+                readers ^= low
             fresh = grown & ~mask
             mask = grown
-        return mask, values
+        return mask
 
-    def _consequences_of_value(self, prop: Node, value: Node) -> int:
-        """The classes a property value gives its subject (domains, cls-hv2, cls-svf1), with supers."""
-        value_types = set(self._closed.objects(value, RDF.type))
-        return self._mask_supers(
-            self._mask(
-                [
-                    *self._domains.get(prop, ()),
-                    *self._by_value.get((prop, value), ()),
-                    *(
-                        restriction
-                        for restriction, filler in self._some.get(prop, ())
-                        if filler == OWL.Thing or filler in value_types
-                    ),
-                ]
-            )
-        )
+    def classes_of(self, mask: int) -> list[Node]:
+        """The classes of the bit set ``mask``."""
+        return [self._nodes[bit] for bit in _bits(mask)]
+
+    def values_of(self, mask: int) -> frozenset[tuple[Node, Node]]:
+        """The property values of a presentation of type ``mask``: those of its ``hasValue`` restrictions."""
+        return frozenset(pair for bit, pairs in self._has_value if mask >> bit & 1 for pair in pairs)
+
+    def _value_consequences(self, pairs: list[tuple[Node, Node]]) -> int:
+        """The classes property values give their subject (prp-dom, cls-hv2, cls-svf1), with supers."""
+        found: list[Node] = []
+        for prop, value in pairs:
+            value_types = set(self._closed.objects(value, RDF.type))
+            found += self._domains.get(prop, ())
+            found += self._by_value.get((prop, value), ())
+            found += [
+                restriction
+                for restriction, filler in self._some.get(prop, ())
+                if filler == OWL.Thing or filler in value_types
+            ]
+        return self._mask_supers(self._mask(found))
 
     def _mask(self, classes: Iterable[Node]) -> int:
         mask = 0

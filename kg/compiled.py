@@ -91,6 +91,12 @@ def sort_key(*terms: Node | None) -> tuple:
     return tuple((0, "") if term is None else (_TERM_ORDER[type(term)], _value(term)) for term in terms)
 
 
+@lru_cache(maxsize=4096)
+def _term_key(term: Node) -> tuple:
+    """``sort_key`` of one IRI or blank node (justification.rq's sort terms), computed once."""
+    return sort_key(term)
+
+
 def _value(term: Node) -> object:
     return term.toPython() if isinstance(term, Literal) else str(term)
 
@@ -132,8 +138,22 @@ class CompiledQueries:
         self._thresholds = self._tabulate_thresholds()
         self._suggestible = self._tabulate_suggestible()
         self._implied = lru_cache(maxsize=None)(self._implied_by)
+        self._definition_bits = [
+            (
+                classifier.mask_of([definition]),
+                definition,
+                fillers,
+                [(classifier.mask_of([cls]), cls) for cls in supers],
+            )
+            for definition, (fillers, supers) in self._definitions.items()
+        ]
         self.reads = self._classes_read()
-        self._read_masks = {query: classifier.mask_of(classes) for query, classes in self.reads.items()}
+        self._read_masks = {
+            query: classifier.mask_of(classes) | classifier.value_restrictions
+            for query, classes in self.reads.items()
+        }
+        self._evaluation_masks = self._evaluation_reads(classifier)
+        self._urgency_bits = self._urgency_restrictions(classifier)
 
     def _classes_read(self) -> dict[str, frozenset[Node]]:
         """Per query: the classes whose membership its rows depend on (besides the urgency levels)."""
@@ -156,12 +176,49 @@ class CompiledQueries:
             ),
         }
 
-    def projection(self, queries: Iterable[str], c: Classification) -> tuple[int, frozenset]:
-        """What the rows of ``queries`` read from ``c``: equal projections give equal rows."""
-        mask = 0
-        for query in queries:
-            mask |= self._read_masks[query]
-        return c.mask & mask, c.values
+    def projection(self, query: str, c: Classification) -> int:
+        """What the rows of ``query`` read from ``c`` (its classes and property values, the latter a
+        function of its ``hasValue`` restrictions): equal projections give equal rows."""
+        return c.mask & self._read_masks[query]
+
+    def _evaluation_reads(self, classifier: Classifier) -> dict[int | None, int]:
+        """Per top urgency rank (None: no urgency): the classes the evaluation queries read there.
+
+        urgency.rq, procedure-rules.rq and do-not-order.rq read the same classes at every rank;
+        recommendations.rq only the classes with a recommendation at that rank or above.
+        """
+        queries = ("urgency", "procedure-rules", "do-not-order")
+        common = classifier.mask_of(frozenset().union(*(self.reads[query] for query in queries)))
+        tops = {None, *(rank for _, rank in self._ranked(self._rank))}
+        return {
+            top: common
+            | classifier.mask_of(
+                cls
+                for cls, (ranks, _) in self._recommendations.items()
+                if any(top is None or rank >= top for rank in ranks)
+            )
+            for top in tops
+        }
+
+    def _urgency_restrictions(self, classifier: Classifier) -> list[tuple[int, int]]:
+        """(rank, the restrictions giving a presentation an urgency level of that rank), highest first."""
+        by_rank: dict[int, int] = defaultdict(int)
+        for level, rank in self._ranked(self._rank):
+            by_rank[rank] |= classifier.value_mask(KG.hasUrgency, level)
+        return sorted(((rank, mask) for rank, mask in by_rank.items() if mask), reverse=True)
+
+    def evaluation_key(self, c: Classification) -> tuple[int | None, int]:
+        """What urgency.rq, recommendations.rq, procedure-rules.rq and do-not-order.rq read from ``c``.
+
+        That is its top urgency rank, the classes they read at that rank, and the restrictions that
+        give its urgency levels of that rank (the only levels do-not-order.rq compares). Equal keys
+        give equal rows of all four.
+        """
+        mask = c.mask
+        for top, restrictions in self._urgency_bits:
+            if mask & restrictions:
+                return top, mask & (self._evaluation_masks[top] | restrictions)
+        return None, mask & self._evaluation_masks[None]
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -527,15 +584,15 @@ class CompiledQueries:
     def justification(self, c: Classification, instances: Sequence[Instance]) -> list[Row]:
         """justification.rq: for each class definition met, the findings meeting its existentials."""
         rows = set()
-        for definition in c.types:
-            if definition not in self._definitions:
+        for bit, definition, fillers, supers in self._definition_bits:
+            if not c.mask & bit:
                 continue
-            fillers, supers = self._definitions[definition]
+            explained = [cls for cls_bit, cls in supers if c.mask & cls_bit]
             for filler in fillers:
                 for instance in instances:
                     if filler in instance.types:
-                        rows |= {(cls, definition, instance.node, filler) for cls in supers if cls in c.types}
-        ordered = sorted(rows, key=lambda r: sort_key(r[0], r[2]))
+                        rows.update((cls, definition, instance.node, filler) for cls in explained)
+        ordered = sorted(rows, key=lambda r: (_term_key(r[0]), _term_key(r[2])))
         return [row({"class": k, "definition": d, "instance": i, "filler": f}) for k, d, i, f in ordered]
 
     # -- assess-next-completions.rq ----------------------------------------------------------

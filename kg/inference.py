@@ -27,6 +27,8 @@ from kg.queries import QueryLibrary
 from kg.reasoning import Reasoner
 
 Findings = Sequence[tuple[str, URIRef]]
+#: What-if variants of a case: each presentation, with the one finding (ID, class) it adds.
+Variants = Mapping[URIRef, tuple[str, URIRef]]
 #: A query result row: rdflib's from SPARQL, or the compiled path's, which reads the same.
 QueryRow = ResultRow | Row
 #: The queries a presentation's evaluation (kg.recommend) reads.
@@ -55,8 +57,9 @@ class Engine(Protocol):
         """The findings the measurements derive (not already given) and the assess-next candidates."""
         ...
 
-    def infer(self, presentations: Mapping[URIRef, Findings], measurements: Measurements) -> Inference:
-        """Classify ``presentations``; the measurements belong to ``CASE``."""
+    def infer(self, findings: Findings, variants: Variants, measurements: Measurements) -> Inference:
+        """Classify the case (``CASE``: ``findings`` and ``measurements``) and its what-if
+        ``variants`` (each the case's findings plus one, without the measurements)."""
         ...
 
 
@@ -82,11 +85,12 @@ class OwlrlEngine:
         add_presentation(asserted, CASE, [(str(row.id), row.finding) for row in derivations])
         return derivations, self._queries.select("assess-next-candidates", asserted, case=CASE)
 
-    def infer(self, presentations: Mapping[URIRef, Findings], measurements: Measurements) -> Inference:
-        """One owlrl closure over the ontology and every presentation."""
+    def infer(self, findings: Findings, variants: Variants, measurements: Measurements) -> Inference:
+        """One owlrl closure over the ontology, the case and its variants."""
         graph = Graph()
-        for presentation, findings in presentations.items():
-            add_presentation(graph, presentation, findings, measurements if presentation == CASE else None)
+        add_presentation(graph, CASE, findings, measurements)
+        for presentation, added in variants.items():
+            add_presentation(graph, presentation, [*findings, added])
         return GraphInference(self._queries, self._reasoner.closure(graph))
 
 
@@ -138,20 +142,17 @@ class CompiledEngine:
         classes = [cls for _, cls in given] + [row.finding for row in derivations]
         return derivations, self._compiled.candidates(classes, measurements)
 
-    def infer(self, presentations: Mapping[URIRef, Findings], measurements: Measurements) -> Inference:
-        """Classify each presentation by its finding classes."""
-        return CompiledInference(self, presentations, frozenset(measurements))
+    def infer(self, findings: Findings, variants: Variants, measurements: Measurements) -> Inference:
+        """Classify the case by its finding classes, and each variant from the case."""
+        return CompiledInference(self, findings, variants, frozenset(measurements))
 
-    def classify(
-        self, findings: Findings, properties: frozenset[URIRef], extends: Classification | None = None
-    ) -> Classification:
-        """The classification of a presentation with ``findings`` and measured ``properties``
-        (``extends``: see :meth:`Classifier.classify`)."""
-        return self.classifier.classify([cls for _, cls in findings], properties, extends)
+    def classify(self, findings: Findings, properties: frozenset[URIRef]) -> Classification:
+        """The classification of a presentation with ``findings`` and measured ``properties``."""
+        return self.classifier.classify([cls for _, cls in findings], properties)
 
     def rows(self, query: str, classification: Classification) -> list[QueryRow]:
         """The rows of a query that reads only the presentation's classification (cached by what it reads)."""
-        key = (query, self._compiled.projection([query], classification))
+        key = (query, self._compiled.projection(query, classification))
         rows = self._memo.get(key)
         if rows is None:
             rows = self._memo[key] = self._rows[query](classification)
@@ -159,7 +160,7 @@ class CompiledEngine:
 
     def evaluation_key(self, classification: Classification) -> Hashable:
         """What a presentation's evaluation (urgency, recommendations, rules, advice) reads."""
-        return self._compiled.projection(EVALUATION_QUERIES, classification)
+        return self._compiled.evaluation_key(classification)
 
     def justification(
         self, classification: Classification, presentation: URIRef, findings: Findings
@@ -173,24 +174,29 @@ class CompiledEngine:
 
 
 class CompiledInference:
-    """The presentations of one case, classified by the compiled engine."""
+    """The case and its variants, classified by the compiled engine."""
 
     def __init__(
-        self, engine: CompiledEngine, presentations: Mapping[URIRef, Findings], measured: frozenset[URIRef]
+        self, engine: CompiledEngine, findings: Findings, variants: Variants, measured: frozenset[URIRef]
     ) -> None:
         self._engine = engine
-        self._findings = presentations
-        main = engine.classify(presentations[CASE], measured)
-        self._classifications = {
-            presentation: main if presentation == CASE else engine.classify(findings, frozenset(), main)
-            for presentation, findings in presentations.items()
-        }
+        self._findings = findings
+        self._variants = variants
+        main = engine.classify(findings, measured)
+        unmeasured = engine.classify(findings, frozenset()) if measured else main
+        extend = engine.classifier.extend
+        self._classifications = {CASE: main}
+        for presentation, (_, cls) in variants.items():
+            self._classifications[presentation] = extend(unmeasured, (cls,))
 
     def rows(self, query: str, presentation: URIRef) -> list[QueryRow]:
         """The compiled query's rows for ``presentation``."""
         classification = self._classifications[presentation]
         if query == "justification":
-            return self._engine.justification(classification, presentation, self._findings[presentation])
+            findings = list(self._findings)
+            if presentation != CASE:
+                findings.append(self._variants[presentation])
+            return self._engine.justification(classification, presentation, findings)
         return self._engine.rows(query, classification)
 
     def key(self, presentation: URIRef) -> Hashable:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from functools import lru_cache
+from functools import cache
 from typing import TYPE_CHECKING
 
 from rdflib import RDFS, BNode, Graph, URIRef
@@ -15,9 +15,6 @@ from rdflib.term import Node
 from kg.answer import JustificationStep
 from kg.namespaces import KG
 from kg.presentation import finding_id_of
-
-#: Rendered names, expressions and subclass paths kept; they depend on the ontology graph only.
-RENDERINGS_KEPT = 8192
 
 if TYPE_CHECKING:
     from kg.knowledge_base import KnowledgeBase
@@ -41,8 +38,8 @@ def explain(
     ``support_rows`` are the case's justification.rq rows; ``listed`` maps each presentation class
     at the answer's level to the procedures it recommends.
     """
-    graph = kb.ontology.graph
-    support = _support(kb, support_rows)
+    render = kb.renderer
+    support = _support(render, support_rows)
     derived_by = {str(row.id): _derivation(kb, row) for row in derivations}
     urgency_rank = max((int(row.rank) for row in presentations), default=0)
     final = {draft.procedure for draft in recommendations}
@@ -58,15 +55,8 @@ def explain(
         )
 
     def axiom(finding: str, definition: BNode, filler: Node, cls: Node) -> str:
-        parts = [derived_by[finding]] if finding in derived_by else []
-        path = _path(graph, kb.finding_classes[finding], filler)
-        if len(path) > 1:
-            parts.append(" SubClassOf ".join(_name(graph, node) for node in path))
-        defined = _defined(graph, definition)
-        parts.append(f"{_expression(graph, definition)} SubClassOf {_name(graph, defined)}")
-        if defined != cls:
-            parts.append(" SubClassOf ".join(_name(graph, node) for node in _path(graph, defined, cls)))
-        return "; ".join(parts)
+        chain = render.axioms(kb.finding_classes[finding], definition, filler, cls)
+        return f"{derived_by[finding]}; {chain}" if finding in derived_by else chain
 
     steps: list[JustificationStep] = []
     for row in presentations:
@@ -78,7 +68,7 @@ def explain(
                     axiom=axiom(finding, definition, filler, row["class"]),
                     urgency=str(row.urgency),
                     recommendation=recommendation(row),
-                    sources=kb.sources.get(row["class"], []),
+                    sources=list(kb.sources.get(row["class"], [])),
                 )
             )
     for rule in applied_rules:
@@ -86,11 +76,11 @@ def explain(
             steps.append(
                 JustificationStep(
                     finding=finding,
-                    presentation=_name(graph, rule.applies_to),
+                    presentation=render.name(rule.applies_to),
                     axiom=f"{rule.label}: {axiom(finding, definition, filler, rule.applies_to)}",
                     urgency=urgency,
                     recommendation=rule.procedure if rule.procedure in final else None,
-                    sources=kb.sources.get(rule.rule, []),
+                    sources=list(kb.sources.get(rule.rule, [])),
                 )
             )
     used = {step.finding for step in steps}
@@ -111,29 +101,28 @@ def explain(
     return steps
 
 
-def _support(kb: KnowledgeBase, rows: list[ResultRow]) -> dict[Node, dict[str, tuple[BNode, Node]]]:
+def _support(render: Renderer, rows: list[ResultRow]) -> dict[Node, dict[str, tuple[BNode, Node]]]:
     """For each class of the case: its supporting findings, each with the axiom and filler it met.
 
     A class's own axioms explain it when the case meets one; otherwise the axioms of its subclasses
     do. Among several axioms for one finding, the first by written form wins (blank node labels
     differ between runs).
     """
-    graph = kb.ontology.graph
     candidates: dict[Node, dict[str, list[tuple[BNode, Node]]]] = defaultdict(lambda: defaultdict(list))
     for row in rows:
         candidates[row["class"]][finding_id_of(row.instance)].append((row.definition, row.filler))
 
     def preference(cls: Node, candidate: tuple[BNode, Node]) -> tuple[bool, str, str]:
         definition, filler = candidate
-        own = _defined(graph, definition) == cls
-        return (not own, _expression(graph, definition), _name(graph, filler))
+        own = render.defined(definition) == cls
+        return (not own, render.expression(definition), render.name(filler))
 
     support = {}
     for cls, found in candidates.items():
         own = {
             finding: options
             for finding, options in found.items()
-            if any(_defined(graph, definition) == cls for definition, _ in options)
+            if any(render.defined(definition) == cls for definition, _ in options)
         }
         support[cls] = {
             finding: min(options, key=lambda c, cls=cls: preference(cls, c))
@@ -148,65 +137,85 @@ def _derivation(kb: KnowledgeBase, row: ResultRow) -> str:
     field = next(name for name, prop in kb.case_properties.items() if prop == row.property)
     comparator = graph.value(row.comparator, RDFS.label)
     value, limit = (f"{float(term.toPython()):g}" for term in (row.value, row.limit))
-    return f"{field} {value} {comparator} {limit} gives {row.id} ({_name(graph, row.threshold)})"
+    return f"{field} {value} {comparator} {limit} gives {row.id} ({kb.renderer.name(row.threshold)})"
 
 
-@lru_cache(maxsize=RENDERINGS_KEPT)
-def _defined(graph: Graph, definition: Node) -> Node | None:
-    """The class a general class axiom's left-hand side is asserted a subclass of."""
-    return graph.value(definition, RDFS.subClassOf)
+class Renderer:
+    """Names, class expressions (Manchester syntax) and subclass paths as the ontology graph writes
+    them; each computed once, since they depend on the graph only."""
 
+    def __init__(self, graph: Graph) -> None:
+        self._graph = graph
+        self.defined = cache(self._defined)
+        self.path = cache(self._path)
+        self.name = cache(self._name)
+        self.expression = cache(self._expression)
+        self.axioms = cache(self._axioms)
 
-@lru_cache(maxsize=RENDERINGS_KEPT)
-def _path(graph: Graph, start: Node, target: Node) -> tuple[Node, ...]:
-    """The asserted subclass path from ``start`` up to ``target`` (a class, or a union holding one)."""
-    union = graph.value(target, OWL.unionOf) if isinstance(target, BNode) else None
-    members = set(Collection(graph, union)) if union is not None else set()
-    previous: dict[Node, Node | None] = {start: None}
-    queue = deque([start])
-    while queue:
-        node = queue.popleft()
-        if node == target or node in members:
-            path: list[Node] = []
-            step: Node | None = node
-            while step is not None:
-                path.insert(0, step)
-                step = previous[step]
-            return tuple(path) if node == target else (*path, target)
-        for parent in graph.objects(node, RDFS.subClassOf):
-            if parent not in previous:
-                previous[parent] = node
-                queue.append(parent)
-    return (start, target)
+    def _axioms(self, finding_class: Node, definition: Node, filler: Node, cls: Node) -> str:
+        """How a finding of ``finding_class`` meets ``filler`` of ``definition``, which implies ``cls``."""
+        parts = []
+        path = self.path(finding_class, filler)
+        if len(path) > 1:
+            parts.append(" SubClassOf ".join(self.name(node) for node in path))
+        defined = self.defined(definition)
+        parts.append(f"{self.expression(definition)} SubClassOf {self.name(defined)}")
+        if defined != cls:
+            parts.append(" SubClassOf ".join(self.name(node) for node in self.path(defined, cls)))
+        return "; ".join(parts)
 
+    def _defined(self, definition: Node) -> Node | None:
+        """The class a general class axiom's left-hand side is asserted a subclass of."""
+        return self._graph.value(definition, RDFS.subClassOf)
 
-@lru_cache(maxsize=RENDERINGS_KEPT)
-def _name(graph: Graph, node: Node) -> str:
-    """A class or property as written in the ontology: its local name, or its expression."""
-    if isinstance(node, BNode):
-        return _expression(graph, node)
-    text = str(node)
-    return text[len(str(KG)) :] if text.startswith(str(KG)) else graph.namespace_manager.normalizeUri(node)
+    def _path(self, start: Node, target: Node) -> tuple[Node, ...]:
+        """The asserted subclass path from ``start`` up to ``target`` (a class, or a union holding one)."""
+        graph = self._graph
+        union = graph.value(target, OWL.unionOf) if isinstance(target, BNode) else None
+        members = set(Collection(graph, union)) if union is not None else set()
+        previous: dict[Node, Node | None] = {start: None}
+        queue = deque([start])
+        while queue:
+            node = queue.popleft()
+            if node == target or node in members:
+                path: list[Node] = []
+                step: Node | None = node
+                while step is not None:
+                    path.insert(0, step)
+                    step = previous[step]
+                return tuple(path) if node == target else (*path, target)
+            for parent in graph.objects(node, RDFS.subClassOf):
+                if parent not in previous:
+                    previous[parent] = node
+                    queue.append(parent)
+        return (start, target)
 
+    def _name(self, node: Node) -> str:
+        """A class or property as written in the ontology: its local name, or its expression."""
+        if isinstance(node, BNode):
+            return self.expression(node)
+        text = str(node)
+        if text.startswith(str(KG)):
+            return text[len(str(KG)) :]
+        return self._graph.namespace_manager.normalizeUri(node)
 
-@lru_cache(maxsize=RENDERINGS_KEPT)
-def _expression(graph: Graph, node: Node) -> str:
-    """A class expression in Manchester syntax."""
-    if isinstance(node, URIRef):
-        return _name(graph, node)
-    if (members := graph.value(node, OWL.intersectionOf)) is not None:
-        return " and ".join(_operand(graph, m) for m in Collection(graph, members))
-    if (members := graph.value(node, OWL.unionOf)) is not None:
-        return "(" + " or ".join(_operand(graph, m) for m in Collection(graph, members)) + ")"
-    prop = _name(graph, graph.value(node, OWL.onProperty))
-    if (filler := graph.value(node, OWL.someValuesFrom)) is not None:
-        return f"{prop} some {_operand(graph, filler)}"
-    if (value := graph.value(node, OWL.hasValue)) is not None:
-        return f"{prop} value {_name(graph, value)}"
-    return str(node)
+    def _expression(self, node: Node) -> str:
+        """A class expression in Manchester syntax."""
+        graph = self._graph
+        if isinstance(node, URIRef):
+            return self.name(node)
+        if (members := graph.value(node, OWL.intersectionOf)) is not None:
+            return " and ".join(self._operand(m) for m in Collection(graph, members))
+        if (members := graph.value(node, OWL.unionOf)) is not None:
+            return "(" + " or ".join(self._operand(m) for m in Collection(graph, members)) + ")"
+        prop = self.name(graph.value(node, OWL.onProperty))
+        if (filler := graph.value(node, OWL.someValuesFrom)) is not None:
+            return f"{prop} some {self._operand(filler)}"
+        if (value := graph.value(node, OWL.hasValue)) is not None:
+            return f"{prop} value {self.name(value)}"
+        return str(node)
 
-
-def _operand(graph: Graph, node: Node) -> str:
-    """An operand of a class expression, parenthesised unless it is a name."""
-    text = _expression(graph, node)
-    return text if isinstance(node, URIRef) or text.startswith("(") else f"({text})"
+    def _operand(self, node: Node) -> str:
+        """An operand of a class expression, parenthesised unless it is a name."""
+        text = self.expression(node)
+        return text if isinstance(node, URIRef) or text.startswith("(") else f"({text})"

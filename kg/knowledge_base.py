@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib.metadata import version as package_version
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from kg.classifier import Classifier, unsupported_constructs
 from kg.compiled import MIRRORED, CompiledQueries
 from kg.config import QUERIES_DIR, Settings
 from kg.inference import CompiledEngine, Engine, OwlrlEngine
+from kg.justification import Renderer
 from kg.namespaces import KG
 from kg.ontology import Modules, Ontology, read_modules
 from kg.queries import QueryLibrary, grouped
@@ -76,12 +78,18 @@ class KnowledgeBase:
     sources: dict[Node, list[str]]
     engines: dict[str, Engine]
     default_reasoner: str
+    renderer: Renderer
     evaluations: Memo[Evaluation] = field(default_factory=lambda: Memo(EVALUATIONS_KEPT))
 
     @property
     def version(self) -> str:
         """The content hash of the loaded modules."""
         return self.ontology.version
+
+    @cached_property
+    def procedures_by_id(self) -> dict[str, ProcedureInfo]:
+        """The procedure vocabulary by procedure ID."""
+        return {procedure.id: procedure for procedure in self.procedures}
 
     @property
     def reasoners(self) -> list[str]:
@@ -136,6 +144,7 @@ class KnowledgeBase:
             sources=derived.sources,
             engines=engines,
             default_reasoner=reasoner if reasoner in engines else "owlrl",
+            renderer=Renderer(graph),
         )
 
     @classmethod

@@ -79,20 +79,20 @@ def recommend(kb: KnowledgeBase, case: Case, engine: Engine) -> Answer:
     }
     derivations, candidates = engine.prepare(given, measurements)
     findings = given + [(str(row.id), row.finding) for row in derivations]
-    presentations = {CASE: findings}
-    for candidate in candidates:
-        presentations[hypothesis(str(candidate.id))] = [*findings, (str(candidate.id), candidate.finding)]
-    inference = engine.infer(presentations, measurements)
-    evaluations = {presentation: _evaluation(kb, inference, presentation) for presentation in presentations}
+    variants = {hypothesis(str(c.id)): (str(c.id), c.finding) for c in candidates}
+    inference = engine.infer(findings, variants, measurements)
+    evaluations = {p: _evaluation(kb, inference, p) for p in [CASE, *variants]}
     main = evaluations[CASE]
     classes = inference.rows("presentations", CASE)
-    procedures = {p.id: p for p in kb.procedures}
+    procedures = kb.procedures_by_id
     recommendations = [
         Recommendation(
-            **procedures[d.procedure].model_dump(
-                include={"label", "modality", "contrast", "radiation_level", "loinc"}
-            ),
             procedure=d.procedure,
+            label=procedures[d.procedure].label,
+            modality=procedures[d.procedure].modality,
+            contrast=procedures[d.procedure].contrast,
+            radiation_level=procedures[d.procedure].radiation_level,
+            loinc=procedures[d.procedure].loinc,
             appropriateness=d.appropriateness,
             rationale=d.rationale,
             presentation=d.presentation,
@@ -285,7 +285,7 @@ def _caveats(
         if _is_true(first.onlyWhenDeciding) and deciding != {first["class"]}:
             continue
         sources = kb.sources.get(first.caveat, [])
-        caveats.append(Caveat(id=str(first.id), text=str(first.text), sources=sources))
+        caveats.append(Caveat(id=str(first.id), text=str(first.text), sources=list(sources)))
     return caveats
 
 

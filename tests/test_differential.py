@@ -7,7 +7,8 @@
   ``KG_DIFFERENTIAL_CASES`` (CI default below).
 - Random presentations (slow), in batches of one owlrl closure: the classification (types,
   property values, finding individuals' types) and the rows of the queries every presentation's
-  evaluation reads (urgency, recommendations, procedure rules, do-not-order) are identical.
+  evaluation reads (urgency, recommendations, procedure rules, do-not-order) are identical, and
+  presentations the compiled engine gives one evaluation key have identical owlrl rows.
 """
 
 from __future__ import annotations
@@ -88,6 +89,7 @@ def test_random_presentations_classify_identically(kb: KnowledgeBase) -> None:
     engine = kb.engines["compiled"]
     generator = random.Random(20261126)
     ids = finding_ids(kb)
+    by_evaluation_key: dict[object, tuple[list[str], dict[str, list]]] = {}
     checked = 0
     while checked < PRESENTATIONS:
         batch = {
@@ -114,8 +116,12 @@ def test_random_presentations_classify_identically(kb: KnowledgeBase) -> None:
                     findings,
                     finding,
                 )
-            for query, rows in grouped.items():
-                assert rows_without_case(rows.get(presentation, [])) == rows_without_case(
-                    engine.rows(query, classification)
-                ), (query, findings)
+            reference = {
+                query: rows_without_case(rows.get(presentation, [])) for query, rows in grouped.items()
+            }
+            for query, rows in reference.items():
+                assert rows == rows_without_case(engine.rows(query, classification)), (query, findings)
+            # Presentations of equal evaluation key share one evaluation: owlrl's rows must agree.
+            first = by_evaluation_key.setdefault(engine.evaluation_key(classification), (findings, reference))
+            assert first[1] == reference, (first[0], findings)
         checked += BATCH

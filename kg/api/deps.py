@@ -9,8 +9,12 @@ from fastapi import Depends, Request
 from kg.knowledge_base import KnowledgeBase
 
 
-def get_knowledge_base(request: Request) -> KnowledgeBase:
-    """The knowledge base the lifespan loaded (read per request, so a reload can swap it)."""
+async def get_knowledge_base(request: Request) -> KnowledgeBase:
+    """The knowledge base the lifespan loaded (read per request, so a reload can swap it).
+
+    ``async``: it only reads an attribute, so it runs on the event loop instead of costing each
+    request a hop to the thread pool (FastAPI runs plain ``def`` dependencies there).
+    """
     return request.app.state.knowledge_base
 
 
