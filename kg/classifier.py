@@ -138,8 +138,6 @@ class Classifier:
             for node, members in closed.subject_objects(OWL.unionOf)
         ]
         self._axioms += [(1 << bit, self._value_consequences(pairs), False) for bit, pairs in self._has_value]
-        #: The ``hasValue`` restrictions: a presentation's property values are a function of these bits.
-        self.value_restrictions = self._mask(self._nodes[bit] for bit, _ in self._has_value)
         # Per class bit: the axioms that read it, as a bit set over self._axioms.
         self._readers = [0] * len(self._nodes)
         for index, (members, _, _) in enumerate(self._axioms):
@@ -183,12 +181,12 @@ class Classifier:
             return classification
         return Classification(self._fixpoint(classification.mask | fresh, fresh), seeds, self)
 
-    def value_mask(self, prop: Node, value: Node) -> int:
-        """The ``hasValue`` restrictions whose members get ``prop value`` (cls-hv1, prp-spo1): the
-        only source of a presentation's property values this classifier derives."""
+    def value_mask(self, prop: Node, value: Node | None = None) -> int:
+        """The ``hasValue`` restrictions whose members get ``prop value`` (any value if None) by
+        cls-hv1 and prp-spo1: the only source of the property values this classifier derives."""
         mask = 0
         for bit, pairs in self._has_value:
-            if (prop, value) in pairs:
+            if any(p == prop and value in (None, v) for p, v in pairs):
                 mask |= 1 << bit
         return mask
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import operator
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from itertools import product
@@ -39,6 +39,15 @@ MIRRORED = {
     "recommendations": "7f24b45c85033a0c",
     "suspected-conditions": "18a9584c7fe27360",
     "urgency": "8bff9a849f141606",
+}
+
+#: The presentation's property values each mirror reads (besides its classes).
+VALUES_READ = {
+    "suspected-conditions": (KG.hasSuspectedCondition,),
+    "recommendations": (KG.hasUrgency,),
+    "do-not-order": (KG.hasUrgency,),
+    "caveats": (KG.hasUrgency,),
+    "assess-next-completions": (KG.hasUrgency,),
 }
 
 #: The comparators of derived-findings.rq.
@@ -148,12 +157,13 @@ class CompiledQueries:
             for definition, (fillers, supers) in self._definitions.items()
         ]
         self.reads = self._classes_read()
-        self._read_masks = {
-            query: classifier.mask_of(classes) | classifier.value_restrictions
-            for query, classes in self.reads.items()
-        }
+        self._read_masks = {query: classifier.mask_of(classes) for query, classes in self.reads.items()}
+        for query, properties in VALUES_READ.items():
+            for prop in properties:
+                self._read_masks[query] |= classifier.value_mask(prop)
         self._evaluation_masks = self._evaluation_reads(classifier)
         self._urgency_bits = self._urgency_restrictions(classifier)
+        self._completions_read = self._completion_reads(classifier)
 
     def _classes_read(self) -> dict[str, frozenset[Node]]:
         """Per query: the classes whose membership its rows depend on (besides the urgency levels)."""
@@ -176,9 +186,15 @@ class CompiledQueries:
             ),
         }
 
-    def projection(self, query: str, c: Classification) -> int:
-        """What the rows of ``query`` read from ``c`` (its classes and property values, the latter a
-        function of its ``hasValue`` restrictions): equal projections give equal rows."""
+    def projection(self, query: str, c: Classification) -> Hashable:
+        """What the rows of ``query`` read from ``c``: equal projections give equal rows.
+
+        That is the classes it reads, and the restrictions that give ``c`` its values of the
+        properties the queries read (urgency levels; suspected conditions).
+        """
+        if query == "assess-next-completions":
+            top, restrictions = self._top_of(c.mask)
+            return top, c.mask & (self._completions_read[top] | restrictions)
         return c.mask & self._read_masks[query]
 
     def _evaluation_reads(self, classifier: Classifier) -> dict[int | None, int]:
@@ -214,11 +230,29 @@ class CompiledQueries:
         give its urgency levels of that rank (the only levels do-not-order.rq compares). Equal keys
         give equal rows of all four.
         """
-        mask = c.mask
+        top, restrictions = self._top_of(c.mask)
+        return top, c.mask & (self._evaluation_masks[top] | restrictions)
+
+    def _top_of(self, mask: int) -> tuple[int | None, int]:
+        """The top urgency rank of a presentation of type ``mask`` (None: it has no urgency level),
+        and the restrictions giving the levels of that rank."""
         for top, restrictions in self._urgency_bits:
             if mask & restrictions:
-                return top, mask & (self._evaluation_masks[top] | restrictions)
-        return None, mask & self._evaluation_masks[None]
+                return top, restrictions
+        return None, 0
+
+    def _completion_reads(self, classifier: Classifier) -> dict[int | None, int]:
+        """Per top urgency rank: the definitions and restrictions assess-next-completions.rq reads
+        there (those of the classes more urgent than the rank)."""
+        return {
+            top: classifier.mask_of(
+                node
+                for definition, restriction, _, rank in self._completions
+                if top is None or rank > top
+                for node in (definition, restriction)
+            )
+            for top in self._evaluation_masks
+        }
 
     # -- helpers ---------------------------------------------------------------------------
 

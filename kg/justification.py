@@ -133,9 +133,8 @@ def _support(render: Renderer, rows: list[ResultRow]) -> dict[Node, dict[str, tu
 
 def _derivation(kb: KnowledgeBase, row: ResultRow) -> str:
     """How a threshold derived a finding, e.g. ``age 78 at least (>=) 70 gives older-age``."""
-    graph = kb.ontology.graph
     field = next(name for name, prop in kb.case_properties.items() if prop == row.property)
-    comparator = graph.value(row.comparator, RDFS.label)
+    comparator = kb.renderer.label(row.comparator)
     value, limit = (f"{float(term.toPython()):g}" for term in (row.value, row.limit))
     return f"{field} {value} {comparator} {limit} gives {row.id} ({kb.renderer.name(row.threshold)})"
 
@@ -151,6 +150,12 @@ class Renderer:
         self.name = cache(self._name)
         self.expression = cache(self._expression)
         self.axioms = cache(self._axioms)
+        self.label = cache(self._label)
+
+    def _label(self, node: Node) -> str | None:
+        """The ``rdfs:label`` of ``node`` (one, if several)."""
+        label = self._graph.value(node, RDFS.label)
+        return None if label is None else str(label)
 
     def _axioms(self, finding_class: Node, definition: Node, filler: Node, cls: Node) -> str:
         """How a finding of ``finding_class`` meets ``filler`` of ``definition``, which implies ``cls``."""

@@ -11,11 +11,13 @@ from rdflib import RDF, Graph, Literal, URIRef
 from kg.namespaces import CASE, KG
 
 
+@lru_cache(maxsize=4096)
 def finding_instance(presentation: URIRef, finding_id: str) -> URIRef:
     """The individual standing for one finding of one presentation."""
     return URIRef(f"{presentation}/finding/{finding_id}")
 
 
+@lru_cache(maxsize=4096)
 def finding_id_of(instance: URIRef) -> str:
     """The finding ID of an individual made by :func:`finding_instance`."""
     return str(instance).rsplit("/finding/", 1)[1]
