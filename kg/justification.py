@@ -68,7 +68,7 @@ def explain(
                     axiom=axiom(finding, definition, filler, row["class"]),
                     urgency=str(row.urgency),
                     recommendation=recommendation(row),
-                    sources=list(kb.sources.get(row["class"], [])),
+                    sources=kb.sources.get(row["class"], []),
                 )
             )
     for rule in applied_rules:
@@ -80,7 +80,7 @@ def explain(
                     axiom=f"{rule.label}: {axiom(finding, definition, filler, rule.applies_to)}",
                     urgency=urgency,
                     recommendation=rule.procedure if rule.procedure in final else None,
-                    sources=list(kb.sources.get(rule.rule, [])),
+                    sources=kb.sources.get(rule.rule, []),
                 )
             )
     used = {step.finding for step in steps}

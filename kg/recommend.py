@@ -87,12 +87,10 @@ def recommend(kb: KnowledgeBase, case: Case, engine: Engine) -> Answer:
     procedures = kb.procedures_by_id
     recommendations = [
         Recommendation(
+            **procedures[d.procedure].model_dump(
+                include={"label", "modality", "contrast", "radiation_level", "loinc"}
+            ),
             procedure=d.procedure,
-            label=procedures[d.procedure].label,
-            modality=procedures[d.procedure].modality,
-            contrast=procedures[d.procedure].contrast,
-            radiation_level=procedures[d.procedure].radiation_level,
-            loinc=procedures[d.procedure].loinc,
             appropriateness=d.appropriateness,
             rationale=d.rationale,
             presentation=d.presentation,
@@ -285,7 +283,7 @@ def _caveats(
         if _is_true(first.onlyWhenDeciding) and deciding != {first["class"]}:
             continue
         sources = kb.sources.get(first.caveat, [])
-        caveats.append(Caveat(id=str(first.id), text=str(first.text), sources=list(sources)))
+        caveats.append(Caveat(id=str(first.id), text=str(first.text), sources=sources))
     return caveats
 
 
