@@ -193,8 +193,7 @@ class CompiledQueries:
         properties the queries read (urgency levels; suspected conditions).
         """
         if query == "assess-next-completions":
-            top, restrictions = self._top_of(c.mask)
-            return top, c.mask & (self._completions_read[top] | restrictions)
+            return self._at_top_rank(c.mask, self._completions_read)
         return c.mask & self._read_masks[query]
 
     def _evaluation_reads(self, classifier: Classifier) -> dict[int | None, int]:
@@ -230,16 +229,15 @@ class CompiledQueries:
         give its urgency levels of that rank (the only levels do-not-order.rq compares). Equal keys
         give equal rows of all four.
         """
-        top, restrictions = self._top_of(c.mask)
-        return top, c.mask & (self._evaluation_masks[top] | restrictions)
+        return self._at_top_rank(c.mask, self._evaluation_masks)
 
-    def _top_of(self, mask: int) -> tuple[int | None, int]:
+    def _at_top_rank(self, mask: int, reads: dict[int | None, int]) -> tuple[int | None, int]:
         """The top urgency rank of a presentation of type ``mask`` (None: it has no urgency level),
-        and the restrictions giving the levels of that rank."""
+        with what ``mask`` holds of ``reads[top]`` and of the restrictions giving its levels there."""
         for top, restrictions in self._urgency_bits:
             if mask & restrictions:
-                return top, restrictions
-        return None, 0
+                return top, mask & (reads[top] | restrictions)
+        return None, mask & reads[None]
 
     def _completion_reads(self, classifier: Classifier) -> dict[int | None, int]:
         """Per top urgency rank: the definitions and restrictions assess-next-completions.rq reads
