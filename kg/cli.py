@@ -1,4 +1,4 @@
-"""The ``kg`` command: serve the API, recommend imaging for a case, list the findings."""
+"""The ``kg`` command: serve the API, recommend imaging, list the findings, dump the SPARQL dataset."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from kg.errors import CaseError, OntologyError
 from kg.knowledge_base import KnowledgeBase
 from kg.readable import render
 from kg.rejection import Loc, explain
+from kg.sparql.dataset import nquads
 
 FINDINGS_HINT = "run `kg findings` or GET /findings for valid IDs"
 MEASUREMENTS = ("age", "sex", "weeks", "egfr")
@@ -75,6 +76,19 @@ def _findings(_: argparse.Namespace, settings: Settings) -> int:
     width = max((len(f.id) for f in findings), default=0)
     for f in findings:
         print(f"{f.id:<{width}}  {f.label}" + (f"  [{', '.join(f.kinds)}]" if f.kinds else ""))
+    return 0
+
+
+def _dump(args: argparse.Namespace, settings: Settings) -> int:
+    kb = KnowledgeBase.from_settings(settings)
+    data = nquads(kb.ontology, kb.closed)
+    if args.output == "-":
+        sys.stdout.buffer.write(data)
+        return 0
+    try:
+        Path(args.output).write_bytes(data)
+    except OSError as exc:
+        raise _Rejected([f"--output: cannot write {args.output}: {exc.strerror}"]) from None
     return 0
 
 
@@ -138,6 +152,17 @@ def _parser() -> argparse.ArgumentParser:
 
     findings = commands.add_parser("findings", help="list the finding IDs a case may contain")
     findings.set_defaults(run=_findings)
+
+    dump = commands.add_parser(
+        "dump",
+        help="write the SPARQL endpoint's dataset as N-Quads",
+        description="The named graphs (asserted, inferred, one per module) and the default graph (their "
+        "union), as /sparql queries them; load it into any SPARQL store.",
+    )
+    dump.add_argument(
+        "--output", default="-", metavar="FILE", help="the file to write (default: standard output)"
+    )
+    dump.set_defaults(run=_dump)
 
     bench = commands.add_parser(
         "bench",

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ONTOLOGY_DIR = PROJECT_ROOT / "ontology"
 QUERIES_DIR = PROJECT_ROOT / "queries"
 REASONERS = ("compiled", "owlrl")
+T = TypeVar("T", int, float)
 
 
 def default_cache_dir() -> Path:
@@ -25,13 +27,18 @@ class Settings:
     ontology_dir: Path = DEFAULT_ONTOLOGY_DIR
     cache_dir: Path | None = None
     reasoner: str = "compiled"
+    sparql_timeout_s: float = 10.0
+    sparql_max_result_bytes: int = 32_000_000
+    sparql_workers: int = 2
 
     @classmethod
     def from_env(cls) -> Settings:
         """``KG_ONTOLOGY_DIR`` overrides the bundled ``ontology/`` folder; ``KG_CACHE_DIR`` the cache
         folder (empty: no cache); ``KG_REASONER`` picks ``compiled`` (default) or ``owlrl``.
+        ``KG_SPARQL_TIMEOUT`` (seconds), ``KG_SPARQL_MAX_RESULT_BYTES`` and ``KG_SPARQL_WORKERS``
+        (queries run at once) bound the SPARQL endpoint.
 
-        Raises ValueError for an unknown reasoner.
+        Raises ValueError naming the variable for an unknown reasoner or a limit that is no positive number.
         """
         ontology = os.environ.get("KG_ONTOLOGY_DIR")
         cache = os.environ.get("KG_CACHE_DIR")
@@ -42,6 +49,9 @@ class Settings:
             ontology_dir=Path(ontology) if ontology else DEFAULT_ONTOLOGY_DIR,
             cache_dir=default_cache_dir() if cache is None else Path(cache) if cache else None,
             reasoner=reasoner,
+            sparql_timeout_s=_positive("KG_SPARQL_TIMEOUT", float, cls.sparql_timeout_s),
+            sparql_max_result_bytes=_positive("KG_SPARQL_MAX_RESULT_BYTES", int, cls.sparql_max_result_bytes),
+            sparql_workers=_positive("KG_SPARQL_WORKERS", int, cls.sparql_workers),
         )
 
     def environment(self) -> dict[str, str]:
@@ -50,4 +60,21 @@ class Settings:
             "KG_ONTOLOGY_DIR": str(self.ontology_dir),
             "KG_CACHE_DIR": "" if self.cache_dir is None else str(self.cache_dir),
             "KG_REASONER": self.reasoner,
+            "KG_SPARQL_TIMEOUT": str(self.sparql_timeout_s),
+            "KG_SPARQL_MAX_RESULT_BYTES": str(self.sparql_max_result_bytes),
+            "KG_SPARQL_WORKERS": str(self.sparql_workers),
         }
+
+
+def _positive(name: str, kind: type[T], default: T) -> T:
+    """The positive number in environment variable ``name``, else ``default``; raises ValueError."""
+    text = os.environ.get(name)
+    if not text:
+        return default
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not value > 0 or value == float("inf"):
+        raise ValueError(f"{name}={text!r}: give a positive {'integer' if kind is int else 'number'}")
+    return value

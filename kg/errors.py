@@ -18,3 +18,31 @@ class CaseError(KgError):
 
 class OntologyError(KgError):
     """The ontology could not be loaded: a missing folder, a parse error (file and line), a broken query."""
+
+
+class SparqlError(KgError):
+    """A SPARQL request the endpoint does not answer; the message says why and what would be answered."""
+
+
+class MalformedRequest(SparqlError):
+    """The query does not parse, or a protocol parameter is missing, repeated or no IRI."""
+
+
+class QueryRefused(SparqlError):
+    """The endpoint is read-only and never calls out: SPARQL Update, LOAD, CLEAR and SERVICE are refused."""
+
+
+class NotAcceptable(SparqlError):
+    """No format the endpoint writes for this kind of result matches the Accept header."""
+
+
+class UnsupportedMediaType(SparqlError):
+    """A POST body of a media type the protocol does not define for queries."""
+
+
+class ResultTooLarge(SparqlError):
+    """The serialized result would exceed the configured size limit."""
+
+
+class QueryUnfinished(SparqlError):
+    """The query ran out of time (its worker was stopped), or no worker was free in time."""

@@ -36,7 +36,7 @@ CODE_DIR = Path(__file__).resolve().parent
 class Derived:
     """What loading derives from the modules and queries; cached on disk by their content hash."""
 
-    graph: Graph
+    ontology: Ontology
     closed: Graph
     findings: list[FindingInfo]
     finding_classes: dict[str, URIRef]
@@ -47,10 +47,11 @@ class Derived:
     @classmethod
     def build(cls, modules: Modules, queries: QueryLibrary) -> Derived:
         """Parse the modules, close the ontology with owlrl, read the vocabularies."""
-        graph = modules.parse()
+        ontology = Ontology.of(modules, modules.parse())
+        graph = ontology.graph
         findings, finding_classes = _read_findings(queries, graph)
         return cls(
-            graph=graph,
+            ontology=ontology,
             closed=Reasoner(graph).closure(Graph()),
             findings=findings,
             finding_classes=finding_classes,
@@ -116,7 +117,7 @@ class KnowledgeBase:
         queries = QueryLibrary(queries_dir)
         key = _cache_key(modules, queries)
         derived = load_or_build(cache_dir, key, lambda: Derived.build(modules, queries))
-        graph = derived.graph
+        graph = derived.ontology.graph
         reasoning = Reasoner(graph)
         engines: dict[str, Engine] = {"owlrl": OwlrlEngine(graph, queries, reasoning)}
         unsupported = unsupported_constructs(derived.closed)
@@ -133,7 +134,7 @@ class KnowledgeBase:
                 classifier, CompiledQueries(graph, derived.closed, classifier)
             )
         return cls(
-            ontology=Ontology(graph=graph, version=modules.version, modules=tuple(modules.files)),
+            ontology=derived.ontology,
             closed=derived.closed,
             queries=queries,
             reasoner=reasoning,

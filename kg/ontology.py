@@ -26,24 +26,39 @@ class Modules:
             digest.update(name.encode() + b"\0" + data + b"\0")
         return digest.hexdigest()[:16]
 
-    def parse(self) -> Graph:
-        """All modules in one graph; raises OntologyError naming the module that does not parse."""
-        graph = Graph()
+    def parse(self) -> dict[str, Graph]:
+        """Each module's graph by file name; raises OntologyError naming the module that does not parse."""
+        graphs = {}
         for name, data in self.files.items():
+            graph = graphs[name] = Graph()
             try:
                 graph.parse(data=data, format="turtle", publicID=(self.directory / name).resolve().as_uri())
             except Exception as error:  # rdflib raises several types for bad Turtle
                 raise OntologyError(f"{name}: {error}") from error
-        return graph
+        return graphs
 
 
 @dataclass(frozen=True)
 class Ontology:
-    """The asserted ontology: all modules parsed into one graph."""
+    """The asserted ontology: all modules in one graph, and each module's own graph (sharing its blank
+    nodes) by file name."""
 
     graph: Graph
     version: str
-    modules: tuple[str, ...]
+    module_graphs: dict[str, Graph]
+
+    @classmethod
+    def of(cls, modules: Modules, module_graphs: dict[str, Graph]) -> Ontology:
+        """The ontology of ``modules``, parsed into ``module_graphs``."""
+        graph = Graph()
+        for module_graph in module_graphs.values():
+            graph += module_graph
+        return cls(graph=graph, version=modules.version, module_graphs=module_graphs)
+
+    @property
+    def modules(self) -> tuple[str, ...]:
+        """The modules' file names, in name order."""
+        return tuple(self.module_graphs)
 
 
 def read_modules(directory: Path) -> Modules:
@@ -59,4 +74,4 @@ def read_modules(directory: Path) -> Modules:
 def load_ontology(directory: Path) -> Ontology:
     """Parse every ``*.ttl`` module in ``directory``; the version hashes their names and bytes."""
     modules = read_modules(directory)
-    return Ontology(graph=modules.parse(), version=modules.version, modules=tuple(modules.files))
+    return Ontology.of(modules, modules.parse())

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from kg.knowledge_base import KnowledgeBase
+from kg.sparql.endpoint import SparqlEndpoint
 
 
 async def get_knowledge_base(request: Request) -> KnowledgeBase:
@@ -19,3 +20,11 @@ async def get_knowledge_base(request: Request) -> KnowledgeBase:
 
 
 KnowledgeBaseDep = Annotated[KnowledgeBase, Depends(get_knowledge_base)]
+
+
+async def get_sparql_endpoint(request: Request) -> SparqlEndpoint:
+    """The SPARQL endpoint the lifespan made (its query workers start on first use)."""
+    return request.app.state.sparql_endpoint
+
+
+SparqlEndpointDep = Annotated[SparqlEndpoint, Depends(get_sparql_endpoint)]

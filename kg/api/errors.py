@@ -9,13 +9,30 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from kg.errors import CaseError
+from kg.errors import (
+    CaseError,
+    MalformedRequest,
+    NotAcceptable,
+    QueryRefused,
+    QueryUnfinished,
+    ResultTooLarge,
+    SparqlError,
+    UnsupportedMediaType,
+)
 from kg.rejection import Loc, explain
 
 FINDINGS_HINT = "valid finding IDs are listed at GET /findings"
 BODY_HINT = "send the case as a JSON object with Content-Type: application/json"
 
 logger = logging.getLogger(__name__)
+SPARQL_STATUS: dict[type[SparqlError], int] = {
+    MalformedRequest: 400,
+    QueryRefused: 403,
+    NotAcceptable: 406,
+    UnsupportedMediaType: 415,
+    ResultTooLarge: 422,
+    QueryUnfinished: 503,
+}
 
 
 def _unprocessable(items: Iterable[tuple[Loc, str, str]]) -> JSONResponse:
@@ -44,6 +61,10 @@ async def _request_invalid(_: Request, exc: RequestValidationError) -> JSONRespo
     return _unprocessable((tuple(e["loc"]), _described(e), e["type"]) for e in exc.errors())
 
 
+async def _sparql_refused(_: Request, exc: SparqlError) -> JSONResponse:
+    return JSONResponse(status_code=SPARQL_STATUS[type(exc)], content={"detail": str(exc)})
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     logger.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return JSONResponse(status_code=500, content={"detail": "internal error; the request was not processed"})
@@ -53,4 +74,5 @@ def add_error_handlers(app: FastAPI) -> None:
     """Map kg's and FastAPI's errors to JSON answers."""
     app.add_exception_handler(CaseError, _case_rejected)
     app.add_exception_handler(RequestValidationError, _request_invalid)
+    app.add_exception_handler(SparqlError, _sparql_refused)
     app.add_exception_handler(Exception, _unexpected)

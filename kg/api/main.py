@@ -10,9 +10,11 @@ from fastapi import FastAPI
 
 from kg import DISCLAIMER
 from kg.api.errors import add_error_handlers
-from kg.api.routes import health, recommendations, vocabulary
+from kg.api.routes import health, recommendations, sparql, vocabulary
 from kg.config import Settings
 from kg.knowledge_base import KnowledgeBase
+from kg.sparql.endpoint import SparqlEndpoint
+from kg.sparql.workers import Limits
 
 
 def create_app(settings: Settings | None = None, knowledge_base: KnowledgeBase | None = None) -> FastAPI:
@@ -28,7 +30,11 @@ def create_app(settings: Settings | None = None, knowledge_base: KnowledgeBase |
         # The loaded graphs live as long as the service: keep them out of the garbage collector's
         # full collections, which each request's allocations would otherwise trigger over them.
         gc.freeze()
+        app.state.sparql_endpoint = SparqlEndpoint(
+            settings.sparql_workers, Limits(settings.sparql_timeout_s, settings.sparql_max_result_bytes)
+        )
         yield
+        app.state.sparql_endpoint.close()
 
     app = FastAPI(
         title="kg",
@@ -37,6 +43,6 @@ def create_app(settings: Settings | None = None, knowledge_base: KnowledgeBase |
         lifespan=lifespan,
     )
     add_error_handlers(app)
-    for module in (recommendations, vocabulary, health):
+    for module in (recommendations, vocabulary, health, sparql):
         app.include_router(module.router)
     return app
