@@ -1,4 +1,5 @@
-"""``kg bench``: the compiled fast path against owlrl, over HTTP, at cold start, in batch, in memory.
+"""``kg bench``: the compiled fast path against owlrl, over HTTP, at cold start, in batch, in memory;
+and the SPARQL endpoint against the Oxigraph server on the same data.
 
 Every number is measured in the run, on distinct random cases drawn from a seeded generator
 (1-10 findings of the vocabulary, age 0-130 or absent, eGFR 0-200 or absent). Try it with
@@ -15,6 +16,7 @@ import platform
 import random
 import re
 import resource
+import shutil
 import signal
 import socket
 import statistics
@@ -31,9 +33,10 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from kg.case import Case
-from kg.config import PROJECT_ROOT, Settings
+from kg.config import PROJECT_ROOT, QUERIES_DIR, Settings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -58,6 +61,9 @@ KEYS = (
     "peak_rss_mb",
     "rss_after_1k_mb",  # (with --quick, the RSS marks are 1,000 and 10,000 requests)
     "rss_after_100k_mb",
+    "sparql_qps",
+    "oxigraph_qps",
+    "sparql_ratio",
 )
 SEEN_BITS = 1 << 23  # 1 MiB: the generator's memory of the cases it has drawn (see CaseStream)
 SERVER_START_TIMEOUT_S = 180.0
@@ -78,10 +84,11 @@ class Plan:
     http_seconds: float  # per server, after HTTP_WARMUP_S
     http_bodies: int  # distinct case bodies prepared for the load
     cold_runs: int  # warm-cache process starts
+    sparql_seconds: float  # per SPARQL server, after HTTP_WARMUP_S
 
 
-QUICK = Plan("quick", 3, 2_000, 5_000, (1_000, 10_000), 5.0, 20_000, 1)
-FULL = Plan("full", 20, 20_000, 50_000, (1_000, 100_000), 15.0, 60_000, 3)
+QUICK = Plan("quick", 3, 2_000, 5_000, (1_000, 10_000), 5.0, 20_000, 1, 5.0)
+FULL = Plan("full", 20, 20_000, 50_000, (1_000, 100_000), 15.0, 60_000, 3, 15.0)
 
 
 # --- the cases -----------------------------------------------------------------------------------------
@@ -330,22 +337,44 @@ class Load:
 
 
 _CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d+)", re.IGNORECASE)
+_CHUNKED = re.compile(rb"\r\ntransfer-encoding:[ \t]*chunked", re.IGNORECASE)
 
 
 def _exchange(sock: socket.socket, request: bytes, buffer: bytearray) -> int:
-    """Send one request and read its whole response (Content-Length framed); the status code."""
+    """Send one request and read its whole response (Content-Length framed or chunked); the status code."""
     sock.sendall(request)
-    while (end := buffer.find(b"\r\n\r\n")) < 0:
-        buffer += _received(sock)
+    end = _read_until(sock, buffer, b"\r\n\r\n", 0)
     head = bytes(buffer[:end])
     length = _CONTENT_LENGTH.search(head)
-    if length is None:
-        raise RuntimeError(f"a response without Content-Length: {head[:200]!r}")
-    total = end + 4 + int(length.group(1))
+    if length is not None:
+        total = end + 4 + int(length.group(1))
+    elif _CHUNKED.search(head):
+        total = _chunked_end(sock, buffer, end + 4)
+    else:
+        raise RuntimeError(f"a response neither Content-Length framed nor chunked: {head[:200]!r}")
     while len(buffer) < total:
         buffer += _received(sock)
     del buffer[:total]
     return int(head[9:12])
+
+
+def _read_until(sock: socket.socket, buffer: bytearray, marker: bytes, start: int) -> int:
+    """The index of ``marker`` in ``buffer`` at or after ``start``, receiving until it arrives."""
+    while (index := buffer.find(marker, start)) < 0:
+        buffer += _received(sock)
+    return index
+
+
+def _chunked_end(sock: socket.socket, buffer: bytearray, position: int) -> int:
+    """The end of a chunked body starting at ``position`` (no trailers), receiving until it is whole."""
+    while True:
+        line_end = _read_until(sock, buffer, b"\r\n", position)
+        size = int(bytes(buffer[position:line_end]).split(b";")[0], 16)
+        position = line_end + 2 + size + 2
+        if size == 0:
+            return position
+        while len(buffer) < position:
+            buffer += _received(sock)
 
 
 def _received(sock: socket.socket) -> bytes:
@@ -410,6 +439,89 @@ def measure_http(factory: str, workers: int, env: dict[str, str], load: Callable
     if result.failed:
         raise RuntimeError(f"{factory}: {result.failed} responses were not 200")
     return result
+
+
+# --- SPARQL ---------------------------------------------------------------------------------------------
+
+
+def example_queries() -> list[str]:
+    """The competency questions in queries/examples/, in file name order."""
+    queries = [path.read_text() for path in sorted((QUERIES_DIR / "examples").glob("*.rq"))]
+    if not queries:
+        raise RuntimeError(f"no example queries in {QUERIES_DIR / 'examples'} to measure SPARQL with")
+    return queries
+
+
+def sparql_request(path: str, query: str) -> bytes:
+    """A keep-alive GET of ``query`` at ``path``, asking for SPARQL JSON results."""
+    head = f"GET {path}?{urlencode({'query': query})} HTTP/1.1\r\nHost: {HOST}\r\n"
+    return f"{head}Accept: application/sparql-results+json\r\n\r\n".encode()
+
+
+@contextmanager
+def oxigraph_served(dump: bytes) -> Iterator[int]:
+    """The Oxigraph server (read-only) over a store loaded from the N-Quads ``dump``; yields its port."""
+    binary = shutil.which("oxigraph")
+    if binary is None:
+        raise RuntimeError("the Oxigraph server is not installed: pip install -e '.[test]'")
+    with tempfile.TemporaryDirectory() as directory:
+        data, location = Path(directory) / "dataset.nq", Path(directory) / "store"
+        data.write_bytes(dump)
+        for command in (["load", "--file", str(data)], ["optimize"]):
+            done = subprocess.run([binary, *command, "--location", str(location)], capture_output=True)
+            if done.returncode:
+                raise RuntimeError(f"oxigraph {command[0]} failed: {done.stderr.decode(errors='replace')}")
+        port = free_port()
+        command = [binary, "serve-read-only", "--location", str(location), "--bind", f"{HOST}:{port}"]
+        server = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
+        try:
+            _wait_listening(server, port)
+            yield port
+        finally:
+            _stop(server)
+
+
+def _wait_listening(server: subprocess.Popen[bytes], port: int) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the Oxigraph server exited with status {server.returncode}")
+        try:
+            socket.create_connection((HOST, port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"the Oxigraph server did not listen within {SERVER_START_TIMEOUT_S:.0f} s")
+
+
+def sparql_loads(
+    dump: bytes, queries: list[str], args: argparse.Namespace, plan: Plan, env: dict[str, str]
+) -> tuple[Load, Load]:
+    """kg's /sparql, then the Oxigraph server's /query, over the same dataset: the same client
+    process, example queries (each asked in turn, as SPARQL JSON), connections and duration."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as client:
+
+        def loader(path: str) -> Callable[[int], Load]:
+            # Connection i asks queries i, i + 1, ... in turn (drive_load gives it every connections-th).
+            count, connections = len(queries), args.connections
+            asked = [
+                queries[(j // connections + j % connections) % count] for j in range(count * connections)
+            ]
+            requests = [sparql_request(path, query) for query in asked]
+            return lambda port: client.submit(
+                drive_load, port, requests, args.connections, plan.sparql_seconds
+            ).result()
+
+        kg_load = measure_http("kg.api.main:create_app", args.workers, env, loader("/sparql"))
+        progress(f"kg /sparql: {kg_load.rps:.1f} queries/s")
+        with oxigraph_served(dump) as port:
+            oxigraph_load = loader("/query")(port)
+        if oxigraph_load.failed:
+            raise RuntimeError(f"the Oxigraph server: {oxigraph_load.failed} responses were not 200")
+        progress(f"Oxigraph server /query: {oxigraph_load.rps:.1f} queries/s")
+    return kg_load, oxigraph_load
 
 
 # --- cold start ----------------------------------------------------------------------------------------
@@ -488,6 +600,8 @@ class Results:
     plan: Plan
     differences: list[tuple[dict[str, Any], list[str]]]
     loads: tuple[Load, Load]  # kg, bare
+    sparql_loads: tuple[Load, Load]  # kg's /sparql, the Oxigraph server's
+    sparql_queries: int  # the example queries the SPARQL load cycles through
     bodies: int  # distinct HTTP case bodies prepared
     load_average: tuple[float, float, float]  # of the machine, before the run
 
@@ -495,6 +609,7 @@ class Results:
 def benchmark(args: argparse.Namespace, settings: Settings) -> Results:
     """Every measurement."""
     from kg.knowledge_base import KnowledgeBase  # here, so that the bare app's server does not load rdflib
+    from kg.sparql.dataset import nquads
 
     plan = QUICK if args.quick else FULL
     load_average = os.getloadavg()
@@ -512,6 +627,8 @@ def benchmark(args: argparse.Namespace, settings: Settings) -> Results:
     comparison = compare_engines(kb, stream.bodies(plan.naive_cases))
     requests = [http_request(body) for body in stream.bodies(plan.http_bodies)]
     kg_load, bare_load = http_loads(requests, args, plan, server_env(settings))
+    queries = example_queries()
+    sparql, oxigraph = sparql_loads(nquads(kb.ontology, kb.closed), queries, args, plan, server_env(settings))
     cold = cold_start_s(settings, stream.bodies(1 + plan.cold_runs))
 
     owlrl_p50, fast_p50 = statistics.median(comparison.owlrl_ms), statistics.median(fast)
@@ -529,9 +646,21 @@ def benchmark(args: argparse.Namespace, settings: Settings) -> Results:
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "rss_after_1k_mb": round(rss[0], 1),
         "rss_after_100k_mb": round(rss[1], 1),
+        "sparql_qps": round(sparql.rps, 1),
+        "oxigraph_qps": round(oxigraph.rps, 1),
+        "sparql_ratio": round(sparql.rps / oxigraph.rps, 4),
     }
     assert tuple(metrics) == KEYS
-    return Results(metrics, plan, comparison.differences, (kg_load, bare_load), len(requests), load_average)
+    return Results(
+        metrics,
+        plan,
+        comparison.differences,
+        (kg_load, bare_load),
+        (sparql, oxigraph),
+        len(queries),
+        len(requests),
+        load_average,
+    )
 
 
 def http_loads(
@@ -578,6 +707,18 @@ def table(results: Results, args: argparse.Namespace, settings: Settings) -> str
         (f"RSS after {high:,} requests", f"{m['rss_after_100k_mb']:.1f} MB"),
         ("RSS ratio", f"{m['rss_after_100k_mb'] / m['rss_after_1k_mb']:.3f} (both hold the batch's cases)"),
         ("peak RSS", f"{m['peak_rss_mb']:.1f} MB (this process)"),
+        (
+            "SPARQL kg",
+            f"{m['sparql_qps']:.1f} queries/s ({results.sparql_queries} example queries in turn, "
+            f"{args.workers} worker(s), {args.connections} connections, {plan.sparql_seconds:.0f} s; "
+            f"client CPU {results.sparql_loads[0].client_cpu:.2f})",
+        ),
+        (
+            "SPARQL Oxigraph server",
+            f"{m['oxigraph_qps']:.1f} queries/s (same queries and data; "
+            f"client CPU {results.sparql_loads[1].client_cpu:.2f})",
+        ),
+        ("SPARQL kg / Oxigraph", f"{m['sparql_ratio']:.4f}"),
     ]
     width = max(len(label) for label, _ in rows)
     lines = [f"{label:<{width}}  {value}" for label, value in rows]

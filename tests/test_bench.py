@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 
 import pytest
 
@@ -77,3 +78,29 @@ def test_the_rss_is_sampled_once_per_mark(monkeypatch: pytest.MonkeyPatch) -> No
     assert (meter.samples, meter.remaining) == ([1.5], 7)
     meter.tick(20)
     assert (meter.samples, meter.remaining) == ([1.5, 1.5], 0)
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n1a;ext=1\r\n"
+        + b"x" * 26
+        + b"\r\n0\r\n\r\n",
+    ],
+)
+def test_a_response_is_read_whole_whether_framed_or_chunked(response: bytes) -> None:
+    client, server = socket.socketpair()
+    with client, server:
+        next_response = b"HTTP/1.1 503 Service Unavailable\r\n"
+        server.sendall(response + next_response)
+        buffer = bytearray()
+        assert bench._exchange(client, b"GET / HTTP/1.1\r\n\r\n", buffer) == 200
+        assert server.recv(100) == b"GET / HTTP/1.1\r\n\r\n"
+        assert bytes(buffer) == next_response
+
+
+def test_a_sparql_request_asks_for_json_results() -> None:
+    request = bench.sparql_request("/sparql", "ASK { ?s ?p 'a b' }")
+    assert request.startswith(b"GET /sparql?query=ASK+%7B+%3Fs+%3Fp+%27a+b%27+%7D HTTP/1.1\r\n")
+    assert b"\r\nAccept: application/sparql-results+json\r\n\r\n" in request
