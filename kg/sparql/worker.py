@@ -7,7 +7,10 @@ It is sent :class:`QueryRequest` objects and sends back a :class:`Result` or the
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
@@ -71,8 +74,17 @@ class _BoundedBuffer:
 def main() -> None:
     """``python -m kg.sparql FD``: serve the connection on file descriptor FD."""
     connection = Connection(int(sys.argv[1]))
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     dump, max_result_bytes = connection.recv()
     serve(connection, dump, max_result_bytes)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this process once the service that started it is gone, even in the middle of a query
+    (pyoxigraph releases the GIL while it evaluates, so this thread runs)."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
 
 
 def serve(connection: Connection, dump: bytes, max_result_bytes: int) -> None:

@@ -64,6 +64,7 @@ def _operation(request: Request, body: bytes, kb: KnowledgeBase, endpoint: Sparq
 @router.get(
     "/sparql",
     name="sparql_get",
+    response_class=Response,
     responses=ANSWERS,
     openapi_extra={
         "parameters": [
@@ -85,6 +86,7 @@ def sparql_get(request: Request, kb: KnowledgeBaseDep, endpoint: SparqlEndpointD
 
 @router.post(
     "/sparql",
+    response_class=Response,
     responses=ANSWERS,
     openapi_extra={
         "parameters": GRAPH_PARAMETERS,
