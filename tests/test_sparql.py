@@ -371,3 +371,12 @@ def test_results_are_deterministic(client: TestClient) -> None:
     first, second = (client.get("/sparql", params={"query": query}).content for _ in range(2))
     assert first == second
     assert json.loads(first)["results"]["bindings"]
+
+
+def test_the_service_serves_the_query_page_on_its_endpoint(client: TestClient) -> None:
+    page = client.get("/sparql/ui")
+    assert page.status_code == 200
+    assert '"endpoint": "/sparql"' in page.text
+    asset = client.get("/sparql/ui/assets/yasgui.min.js")
+    assert asset.status_code == 200
+    assert asset.headers["content-type"].startswith("text/javascript")

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from kg import DISCLAIMER
 from kg.api.errors import add_error_handlers
-from kg.api.routes import health, recommendations, sparql, vocabulary
+from kg.api.routes import health, recommendations, sparql, sparql_ui, vocabulary
 from kg.config import Settings
 from kg.knowledge_base import KnowledgeBase
 from kg.sparql.endpoint import SparqlEndpoint
@@ -43,6 +43,6 @@ def create_app(settings: Settings | None = None, knowledge_base: KnowledgeBase |
         lifespan=lifespan,
     )
     add_error_handlers(app)
-    for module in (recommendations, vocabulary, health, sparql):
+    for module in (recommendations, vocabulary, health, sparql, sparql_ui):
         app.include_router(module.router)
     return app
