@@ -458,12 +458,20 @@ def sparql_request(path: str, query: str) -> bytes:
     return f"{head}Accept: application/sparql-results+json\r\n\r\n".encode()
 
 
+def oxigraph_binary() -> str:
+    """The ``oxigraph`` command (PyPI package ``oxigraph``, a test dependency), on PATH or beside this
+    Python; raises RuntimeError if it is not installed."""
+    scripts = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    binary = shutil.which("oxigraph", path=scripts)
+    if binary is None:
+        raise RuntimeError("the Oxigraph server is not installed: pip install -e '.[test]'")
+    return binary
+
+
 @contextmanager
 def oxigraph_served(dump: bytes) -> Iterator[int]:
     """The Oxigraph server (read-only) over a store loaded from the N-Quads ``dump``; yields its port."""
-    binary = shutil.which("oxigraph")
-    if binary is None:
-        raise RuntimeError("the Oxigraph server is not installed: pip install -e '.[test]'")
+    binary = oxigraph_binary()
     with tempfile.TemporaryDirectory() as directory:
         data, location = Path(directory) / "dataset.nq", Path(directory) / "store"
         data.write_bytes(dump)

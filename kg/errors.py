@@ -40,6 +40,10 @@ class UnsupportedMediaType(SparqlError):
     """A POST body of a media type the protocol does not define for queries."""
 
 
+class QueryFailed(SparqlError):
+    """The query parsed, but the store could not evaluate it or write its result in the negotiated format."""
+
+
 class ResultTooLarge(SparqlError):
     """The serialized result would exceed the configured size limit."""
 

@@ -13,6 +13,7 @@ from kg.errors import (
     CaseError,
     MalformedRequest,
     NotAcceptable,
+    QueryFailed,
     QueryRefused,
     QueryUnfinished,
     ResultTooLarge,
@@ -30,6 +31,7 @@ SPARQL_STATUS: dict[type[SparqlError], int] = {
     QueryRefused: 403,
     NotAcceptable: 406,
     UnsupportedMediaType: 415,
+    QueryFailed: 422,
     ResultTooLarge: 422,
     QueryUnfinished: 503,
 }

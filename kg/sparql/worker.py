@@ -25,7 +25,7 @@ from pyoxigraph import (
     Store,
 )
 
-from kg.errors import MalformedRequest, ResultTooLarge, SparqlError
+from kg.errors import MalformedRequest, QueryFailed, ResultTooLarge, SparqlError
 from kg.sparql.formats import Form, negotiate
 
 
@@ -100,6 +100,8 @@ def serve(connection: Connection, dump: bytes, max_result_bytes: int) -> None:
             reply: Result | SparqlError = answer(store, request, max_result_bytes)
         except SparqlError as error:
             reply = error
+        except Exception as error:  # whatever else the store raises: one query must not end the worker
+            reply = QueryFailed(f"query: cannot be answered: {error}")
         connection.send(reply)
 
 
@@ -113,6 +115,8 @@ def answer(store: Store, request: QueryRequest, max_result_bytes: int) -> Result
         )
     except SyntaxError as error:
         raise MalformedRequest(f"query: {error}") from None
+    except OSError as error:
+        raise QueryFailed(f"query: cannot be evaluated: {error}") from None
     form = Form.GRAPH if isinstance(outcome, QueryTriples) else Form.RESULTS
     chosen = negotiate(request.accept, form)
     buffer = _BoundedBuffer(max_result_bytes)
@@ -125,6 +129,11 @@ def answer(store: Store, request: QueryRequest, max_result_bytes: int) -> Result
         raise ResultTooLarge(
             f"query: the result passes the {max_result_bytes:,}-byte limit (KG_SPARQL_MAX_RESULT_BYTES); "
             "narrow it or add a LIMIT"
+        ) from None
+    except OSError as error:  # evaluated lazily, so this is the evaluation's or the format's error
+        raise QueryFailed(
+            f"query: cannot be answered as {chosen.media_type.split(';')[0]}: {error}; "
+            "ask for another format in the Accept header, or change the query"
         ) from None
     return Result(chosen.media_type, b"".join(buffer.parts))
 

@@ -38,7 +38,9 @@ ANSWERS: dict[int | str, dict[str, Any]] = {
     403: {"description": "Update, LOAD, CLEAR or SERVICE: the endpoint is read-only and never calls out."},
     406: {"description": "No format for this kind of query matches the Accept header."},
     415: {"description": "A POST body that is neither a form nor a SPARQL query."},
-    422: {"description": "The result is larger than the configured limit."},
+    422: {
+        "description": "The result is larger than the configured limit, or cannot be evaluated or written."
+    },
     503: {"description": "The query ran out of time, or no query worker was free in time."},
 }
 
