@@ -23,13 +23,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rdflib import RDF, Graph, URIRef
 from rdflib.query import ResultRow
-from vignettes import load_cases
 
 from kg.case import Case
 from kg.inference import EVALUATION_QUERIES
 from kg.knowledge_base import KnowledgeBase
 from kg.namespaces import KG
 from kg.presentation import add_presentation, finding_instance
+from kg.vignettes import load_cases
 
 CASES = load_cases()
 RANDOM_CASES = int(os.environ.get("KG_DIFFERENTIAL_CASES", "40"))

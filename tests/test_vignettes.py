@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from vignettes import case_body, check_answer, load_cases
 
 from kg.cli import main
+from kg.vignettes import case_body, check_answer, load_cases
 
 CASES = load_cases()
 BY_ID = {case["id"]: case for case in CASES}

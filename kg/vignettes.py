@@ -1,8 +1,8 @@
-"""The public vignettes as test data, and the check every answer must pass.
+"""Clinical vignettes (cases with expected answers) and the check every answer must pass.
 
 ``DERIVED``, ``check_answer`` and ``case_body`` are copied from ``../shared/tools/vignette_check.py`` so
-that the suite runs on a fresh clone; keep them in sync with it (and ``scenarios/public.toml`` with
-``../shared/vignettes/public.toml``).
+that the suite and ``kg validate`` run on a fresh clone; keep them in sync with it (and
+``tests/scenarios/public.toml`` with ``../shared/vignettes/public.toml``).
 """
 
 from __future__ import annotations
@@ -10,11 +10,15 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-SCENARIOS = Path(__file__).parent / "scenarios" / "public.toml"
+from kg.config import PROJECT_ROOT
+
+SCENARIOS = PROJECT_ROOT / "tests" / "scenarios" / "public.toml"
+"""The public vignettes, as copied into the repository."""
 DERIVED = ["older-age", "severe-renal-impairment"]  # findings the contract derives from age and egfr
 
 
 def load_cases(path: Path = SCENARIOS) -> list[dict]:
+    """The ``[[case]]`` tables of a vignette file."""
     return tomllib.loads(path.read_text())["case"]
 
 
@@ -74,4 +78,5 @@ def check_answer(case: dict, ans: dict) -> list[str]:
 
 
 def case_body(case: dict) -> dict:
+    """The case JSON of a vignette: everything but its id, note and expectations."""
     return {k: v for k, v in case.items() if k not in ("id", "note", "expect")}
