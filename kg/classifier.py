@@ -32,7 +32,7 @@ from rdflib.term import Node
 CLOSURES_KEPT = 1024
 
 #: Vocabulary whose presence in the closed TBox means a rule this classifier does not apply
-#: could fire on a case's individuals.
+#: could fire on a case's individuals: (predicate, object) of a triple, None for any.
 UNSUPPORTED = (
     (RDF.type, OWL.FunctionalProperty),
     (RDF.type, OWL.InverseFunctionalProperty),
@@ -40,18 +40,18 @@ UNSUPPORTED = (
     (RDF.type, OWL.TransitiveProperty),
     (RDF.type, OWL.AsymmetricProperty),
     (RDF.type, OWL.IrreflexiveProperty),
-    (None, OWL.inverseOf),
-    (None, OWL.propertyChainAxiom),
-    (None, OWL.hasKey),
-    (None, OWL.allValuesFrom),
-    (None, OWL.maxCardinality),
-    (None, OWL.maxQualifiedCardinality),
-    (None, OWL.complementOf),
-    (None, OWL.disjointWith),
-    (None, OWL.propertyDisjointWith),
-    (None, OWL.sameAs),
-    (None, OWL.differentFrom),
-    (None, OWL.oneOf),
+    (OWL.inverseOf, None),
+    (OWL.propertyChainAxiom, None),
+    (OWL.hasKey, None),
+    (OWL.allValuesFrom, None),
+    (OWL.maxCardinality, None),
+    (OWL.maxQualifiedCardinality, None),
+    (OWL.complementOf, None),
+    (OWL.disjointWith, None),
+    (OWL.propertyDisjointWith, None),
+    (OWL.sameAs, None),
+    (OWL.differentFrom, None),
+    (OWL.oneOf, None),
 )
 
 

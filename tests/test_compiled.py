@@ -97,3 +97,22 @@ def test_a_variant_classified_from_its_case_is_classified_from_scratch(
     from_case = classifier.extend(classifier.classify(case, frozenset()), added)
     from_scratch = classifier.classify([*case, *added], frozenset())
     assert (from_case.mask, from_case.values) == (from_scratch.mask, from_scratch.values)
+
+
+@pytest.mark.parametrize(
+    ("axiom", "construct"),
+    [
+        ("kg:A owl:disjointWith kg:B .", "owl:disjointWith"),
+        ("kg:p owl:inverseOf kg:q .", "owl:inverseOf"),
+        ("kg:A owl:complementOf kg:B .", "owl:complementOf"),
+        ("kg:A rdfs:subClassOf [ owl:onProperty kg:p ; owl:allValuesFrom kg:B ] .", "owl:allValuesFrom"),
+    ],
+)
+def test_each_construct_the_classifier_does_not_compile_is_named(axiom: str, construct: str) -> None:
+    """A construct used as a predicate is found as well as a type (each falls back to owlrl)."""
+    closed = Graph().parse(
+        data="@prefix kg: <https://w3id.org/kg/> .\n@prefix owl: <http://www.w3.org/2002/07/owl#> .\n"
+        f"@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n{axiom}\n",
+        format="turtle",
+    )
+    assert unsupported_constructs(closed) == [construct]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from rdflib import Graph, URIRef
-from rdflib.namespace import DCTERMS
+from rdflib import BNode, Graph, URIRef
+from rdflib.namespace import DCTERMS, OWL, RDFS
 
 from kg.config import QUERIES_DIR
 from kg.knowledge_base import KnowledgeBase
@@ -65,3 +65,23 @@ def test_an_urgent_class_without_recommendations_is_caught(kb: KnowledgeBase) ->
         broken.remove((recommendation, None, None))
     rows = QC.select("presentation-without-recommendation-violation", broken)
     assert [(r["class"], str(r.urgency)) for r in rows] == [(KG.ProgressiveNeurologicDeficit, "emergent")]
+
+
+def test_a_presentation_class_without_one_urgency_a_precedence_or_a_source_is_caught(
+    kb: KnowledgeBase,
+) -> None:
+    broken = Graph()
+    broken += kb.ontology.graph
+    cauda_equina = KG["SuspectedCaudaEquinaSyndrome"]
+    second = BNode()
+    broken.add((cauda_equina, RDFS.subClassOf, second))
+    broken.add((second, OWL.onProperty, KG.hasUrgency))
+    broken.add((second, OWL.hasValue, KG.routine))
+    broken.remove((cauda_equina, KG.precedence, None))
+    broken.remove((cauda_equina, DCTERMS.source, None))
+    rows = QC.select("presentation-urgency-violation", broken)
+    assert sorted((r["class"], str(r.problem)) for r in rows) == [
+        (cauda_equina, "has 2 urgency levels, not 1"),
+        (cauda_equina, "no dcterms:source"),
+        (cauda_equina, "no kg:precedence"),
+    ]
