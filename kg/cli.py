@@ -1,4 +1,4 @@
-"""The ``kg`` command: serve the API, recommend imaging, list the findings, dump the SPARQL dataset."""
+"""The ``kg`` command: serve, recommend, list the findings, dump the SPARQL dataset, and the editing tools."""
 
 from __future__ import annotations
 
@@ -15,11 +15,17 @@ from kg.bench import add_arguments as add_bench_arguments
 from kg.bench import run as run_bench
 from kg.case import Case
 from kg.config import REASONERS, Settings
+from kg.diff import add_arguments as add_diff_arguments
+from kg.diff import run as run_diff
 from kg.errors import CaseError, OntologyError
+from kg.fmt import add_arguments as add_fmt_arguments
+from kg.fmt import run as run_fmt
 from kg.knowledge_base import KnowledgeBase
 from kg.readable import render
 from kg.rejection import Loc, explain
 from kg.sparql.dataset import nquads
+from kg.validation import add_arguments as add_validate_arguments
+from kg.validation import run as run_validate
 
 FINDINGS_HINT = "run `kg findings` or GET /findings for valid IDs"
 MEASUREMENTS = ("age", "sex", "weeks", "egfr")
@@ -163,6 +169,30 @@ def _parser() -> argparse.ArgumentParser:
         "--output", default="-", metavar="FILE", help="the file to write (default: standard output)"
     )
     dump.set_defaults(run=_dump)
+
+    validate = commands.add_parser(
+        "validate",
+        help="check the ontology folder: syntax, shapes, OWL 2 RL profile, consistency, QC, vignettes",
+        description="Exit 0: no violations; 1: violations (listed); 2: the validation could not run.",
+    )
+    add_validate_arguments(validate)
+    validate.set_defaults(run=run_validate)
+
+    diff = commands.add_parser(
+        "diff",
+        help="what an ontology edit changes: axioms per module, and the answers that change",
+        description="OLD and NEW are ontology folders or git revisions of this repository.",
+    )
+    add_diff_arguments(diff)
+    diff.set_defaults(run=run_diff)
+
+    fmt = commands.add_parser(
+        "fmt",
+        help="format the ontology's Turtle files",
+        description="Deterministic Turtle layout, comments kept: --check for CI, --diff to preview.",
+    )
+    add_fmt_arguments(fmt)
+    fmt.set_defaults(run=run_fmt)
 
     bench = commands.add_parser(
         "bench",
