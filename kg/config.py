@@ -30,13 +30,17 @@ class Settings:
     sparql_timeout_s: float = 10.0
     sparql_max_result_bytes: int = 32_000_000
     sparql_workers: int = 2
+    admin_token: str | None = None
+    watch: bool = True
 
     @classmethod
     def from_env(cls) -> Settings:
         """``KG_ONTOLOGY_DIR`` overrides the bundled ``ontology/`` folder; ``KG_CACHE_DIR`` the cache
         folder (empty: no cache); ``KG_REASONER`` picks ``compiled`` (default) or ``owlrl``.
         ``KG_SPARQL_TIMEOUT`` (seconds), ``KG_SPARQL_MAX_RESULT_BYTES`` and ``KG_SPARQL_WORKERS``
-        (queries run at once) bound the SPARQL endpoint.
+        (queries run at once) bound the SPARQL endpoint. ``KG_ADMIN_TOKEN`` is the bearer token of
+        ``POST /admin/reload`` (unset: reloads over HTTP are refused); ``KG_WATCH=0`` stops the service
+        from reloading the ontology folder when it changes.
 
         Raises ValueError naming the variable for an unknown reasoner or a limit that is no positive number.
         """
@@ -52,6 +56,8 @@ class Settings:
             sparql_timeout_s=_positive("KG_SPARQL_TIMEOUT", float, cls.sparql_timeout_s),
             sparql_max_result_bytes=_positive("KG_SPARQL_MAX_RESULT_BYTES", int, cls.sparql_max_result_bytes),
             sparql_workers=_positive("KG_SPARQL_WORKERS", int, cls.sparql_workers),
+            admin_token=os.environ.get("KG_ADMIN_TOKEN") or None,
+            watch=_switch("KG_WATCH", cls.watch),
         )
 
     def environment(self) -> dict[str, str]:
@@ -63,6 +69,8 @@ class Settings:
             "KG_SPARQL_TIMEOUT": str(self.sparql_timeout_s),
             "KG_SPARQL_MAX_RESULT_BYTES": str(self.sparql_max_result_bytes),
             "KG_SPARQL_WORKERS": str(self.sparql_workers),
+            "KG_ADMIN_TOKEN": self.admin_token or "",
+            "KG_WATCH": "1" if self.watch else "0",
         }
 
 
@@ -78,3 +86,15 @@ def _positive(name: str, kind: type[T], default: T) -> T:
     if value is None or not value > 0 or value == float("inf"):
         raise ValueError(f"{name}={text!r}: give a positive {'integer' if kind is int else 'number'}")
     return value
+
+
+def _switch(name: str, default: bool) -> bool:
+    """The on/off setting in environment variable ``name`` (1/0, true/false, on/off, yes/no)."""
+    text = os.environ.get(name, "").strip().lower()
+    if not text:
+        return default
+    if text in ("1", "true", "on", "yes"):
+        return True
+    if text in ("0", "false", "off", "no"):
+        return False
+    raise ValueError(f"{name}={text!r}: give 1 or 0 (true/false, on/off, yes/no)")

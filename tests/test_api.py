@@ -61,7 +61,13 @@ SEED = {"findings": ["low-back-pain", "leg-weakness"], "age": 45, "symptom_durat
 def test_health(client: TestClient, kb: KnowledgeBase) -> None:
     response = client.get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "ontology_version": kb.version, "reasoner": "compiled"}
+    assert response.json() == {
+        "status": "ok",
+        "ontology_version": kb.version,
+        "reasoner": "compiled",
+        "last_reload_at": None,
+        "last_reload_error": None,
+    }
 
 
 def test_findings_cover_the_contract(client: TestClient) -> None:

@@ -361,7 +361,7 @@ def test_queries_follow_a_swapped_knowledge_base(kb: KnowledgeBase, tmp_path) ->
     ask = {"query": "ASK { <https://w3id.org/kg/Extra> a ?type }"}
     with TestClient(create_app(knowledge_base=kb)) as client:
         assert client.get("/sparql", params=ask).json()["boolean"] is False
-        client.app.state.knowledge_base = edited
+        client.app.state.serving.knowledge_base = edited
         assert client.get("/sparql", params=ask).json()["boolean"] is True
         assert count(client.get("/sparql", params={"query": COUNT})) == len(edited.closed)
 

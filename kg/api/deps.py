@@ -7,16 +7,26 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from kg.knowledge_base import KnowledgeBase
+from kg.serving import Serving
 from kg.sparql.endpoint import SparqlEndpoint
 
 
+async def get_serving(request: Request) -> Serving:
+    """The served knowledge base and its reloads, which the lifespan set up."""
+    return request.app.state.serving
+
+
+ServingDep = Annotated[Serving, Depends(get_serving)]
+
+
 async def get_knowledge_base(request: Request) -> KnowledgeBase:
-    """The knowledge base the lifespan loaded (read per request, so a reload can swap it).
+    """The knowledge base served now (read once per request: a reload swaps it, and the request
+    finishes on the one it got).
 
     ``async``: it only reads an attribute, so it runs on the event loop instead of costing each
     request a hop to the thread pool (FastAPI runs plain ``def`` dependencies there).
     """
-    return request.app.state.knowledge_base
+    return request.app.state.serving.knowledge_base
 
 
 KnowledgeBaseDep = Annotated[KnowledgeBase, Depends(get_knowledge_base)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,9 +11,10 @@ from fastapi import FastAPI
 
 from kg import DISCLAIMER
 from kg.api.errors import add_error_handlers
-from kg.api.routes import health, recommendations, sparql, sparql_ui, vocabulary
+from kg.api.routes import admin, health, recommendations, sparql, sparql_ui, vocabulary
 from kg.config import Settings
 from kg.knowledge_base import KnowledgeBase
+from kg.serving import Serving, watch
 from kg.sparql.endpoint import SparqlEndpoint
 from kg.sparql.workers import Limits
 
@@ -23,17 +25,20 @@ def create_app(settings: Settings | None = None, knowledge_base: KnowledgeBase |
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if knowledge_base is None:
-            app.state.knowledge_base = KnowledgeBase.from_settings(settings)
-        else:
-            app.state.knowledge_base = knowledge_base
+        serving = Serving(settings, knowledge_base or KnowledgeBase.from_settings(settings))
+        app.state.serving = serving
         # The loaded graphs live as long as the service: keep them out of the garbage collector's
         # full collections, which each request's allocations would otherwise trigger over them.
         gc.freeze()
         app.state.sparql_endpoint = SparqlEndpoint(
             settings.sparql_workers, Limits(settings.sparql_timeout_s, settings.sparql_max_result_bytes)
         )
+        stop = asyncio.Event()
+        watcher = asyncio.create_task(watch(serving, stop)) if settings.watch else None
         yield
+        stop.set()
+        if watcher is not None:
+            await watcher
         app.state.sparql_endpoint.close()
 
     app = FastAPI(
@@ -43,6 +48,6 @@ def create_app(settings: Settings | None = None, knowledge_base: KnowledgeBase |
         lifespan=lifespan,
     )
     add_error_handlers(app)
-    for module in (recommendations, vocabulary, health, sparql, sparql_ui):
+    for module in (recommendations, vocabulary, health, sparql, sparql_ui, admin):
         app.include_router(module.router)
     return app

@@ -5,6 +5,7 @@ Cases and answers are ``kg.case.Case`` and ``kg.answer.Answer``; vocabularies ar
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -49,8 +50,24 @@ class Health(BaseModel):
     """The service is up and has loaded this ontology."""
 
     status: Literal["ok"] = "ok"
-    ontology_version: str
+    ontology_version: str = Field(description="The content hash of the ontology being served.")
     reasoner: str = Field(description="The engine answering: compiled (the fast path) or owlrl.")
+    last_reload_at: datetime | None = Field(None, description="When the last reload ran (none yet: null).")
+    last_reload_error: str | None = Field(
+        None,
+        description="Why the last reload did not serve the folder's ontology; null if it did (or no change).",
+    )
+
+
+class ReloadAnswer(BaseModel):
+    """What POST /admin/reload did."""
+
+    reloaded: bool = Field(description="True if a new ontology version is now served.")
+    ontology_version: str = Field(description="The version served after the reload.")
+    error: str | None = Field(None, description="Why the folder's ontology was not served.")
+    violations: list[dict[str, Any]] = Field(
+        default_factory=list, description="What validation found wrong, as `kg validate --json` lists it."
+    )
 
 
 class ErrorItem(BaseModel):

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from kg.api.deps import KnowledgeBaseDep
+from kg.api.deps import ServingDep
 from kg.api.schemas import Health
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/health")
-def health(kb: KnowledgeBaseDep) -> Health:
-    """The service is up; which ontology it answers from, and with which engine."""
-    return Health(ontology_version=kb.version, reasoner=kb.default_reasoner)
+def health(serving: ServingDep) -> Health:
+    """The service is up; which ontology it answers from, with which engine, and how the last reload went."""
+    kb, last = serving.knowledge_base, serving.last_reload
+    return Health(
+        ontology_version=kb.version,
+        reasoner=kb.default_reasoner,
+        last_reload_at=last and last.at,
+        last_reload_error=last and last.error,
+    )
