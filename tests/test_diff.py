@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ontology_edits import NEW_RED_FLAG
 from rdflib import BNode
 
 from kg import diff
@@ -26,16 +27,6 @@ EMERGENT = (  # the urgency of suspected cauda equina syndrome
     "owl:hasValue kg:emergent ],\n        "
     "[ a owl:Restriction ; owl:onProperty kg:hasSuspectedCondition ; owl:hasValue kg:cauda-equina-syndrome"
 )
-NEW_RED_FLAG = """
-@prefix kg:   <https://w3id.org/kg/> .
-@prefix owl:  <http://www.w3.org/2002/07/owl#> .
-@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
-
-kg:urinary-urgency a owl:Class ; rdfs:subClassOf kg:CaudaEquinaRedFlag ;
-    skos:inScheme kg:findings ; skos:notation "urinary-urgency" ; rdfs:label "urinary urgency" ;
-    skos:definition "New urinary urgency." .
-"""
 VIGNETTES = """
 [[case]]
 id = "new-red-flag"

@@ -6,22 +6,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from ontology_edits import NEW_RED_FLAG
 
 from kg.case import Case
 from kg.config import DEFAULT_ONTOLOGY_DIR, Settings
 from kg.errors import CaseError
 from kg.knowledge_base import KnowledgeBase
-
-NEW_RED_FLAG = """
-@prefix kg:   <https://w3id.org/kg/> .
-@prefix owl:  <http://www.w3.org/2002/07/owl#> .
-@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
-
-kg:urinary-urgency a owl:Class ; rdfs:subClassOf kg:CaudaEquinaRedFlag ;
-    skos:inScheme kg:findings ; skos:notation "urinary-urgency" ; rdfs:label "urinary urgency" ;
-    skos:definition "New urinary urgency." .
-"""
 
 
 def test_a_new_red_flag_module_changes_the_answer(

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from ontology_edits import NEW_RED_FLAG
 
 from kg import bench
 from kg.api.main import create_app
@@ -20,15 +21,6 @@ from kg.knowledge_base import KnowledgeBase
 from kg.serving import Serving
 
 TOKEN = "s3cret-token"
-NEW_RED_FLAG = """@prefix kg: <https://w3id.org/kg/> .
-@prefix owl: <http://www.w3.org/2002/07/owl#> .
-@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
-
-kg:urinary-urgency a owl:Class ; rdfs:subClassOf kg:CaudaEquinaRedFlag ;
-    skos:inScheme kg:findings ; skos:notation "urinary-urgency" ; rdfs:label "urinary urgency" ;
-    skos:definition "New urinary urgency." .
-"""
 SYNTAX_ERROR = NEW_RED_FLAG + '\nkg:broken a owl:Class ; rdfs:label "unterminated .\n'
 UNION_AS_SUPERCLASS = (
     NEW_RED_FLAG
