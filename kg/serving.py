@@ -77,6 +77,9 @@ class Serving:
             after = read_modules(directory).version
         except KgError as error:
             return ReloadOutcome(at, current.version, reloaded=False, error=str(error))
+        except Exception as error:  # an unreadable file, or a bug: the service keeps serving what it has
+            log.exception("reload failed")
+            return ReloadOutcome(at, current.version, reloaded=False, error=f"reload failed: {error}")
         if not before == candidate.version == after:
             changed = "the ontology folder changed while it was reloaded; reload again"
             return ReloadOutcome(at, current.version, reloaded=False, error=changed)

@@ -85,6 +85,20 @@ def test_a_broken_edit_never_replaces_the_last_good_version(
     assert serving.last_reload is outcome
 
 
+def test_a_reload_that_fails_unexpectedly_keeps_serving(
+    serving: Serving, ontology: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fails(*_: object, **__: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("kg.serving.validate", fails)
+    before = serving.knowledge_base
+    (ontology / "extra.ttl").write_text(NEW_RED_FLAG)
+    outcome = serving.reload()
+    assert (outcome.reloaded, outcome.error) == (False, "reload failed: disk on fire")
+    assert serving.knowledge_base is before
+
+
 # --- POST /admin/reload and /health -------------------------------------------------------------------------
 
 
