@@ -1,4 +1,4 @@
-"""kg fmt: lossless, comment-keeping, deterministic Turtle formatting, and its command (kg/fmt.py)."""
+"""kg fmt: lossless, comment-keeping, deterministic Turtle formatting (kg/turtle/) and its command."""
 
 from __future__ import annotations
 
@@ -23,6 +23,10 @@ from rdflib.namespace import OWL, RDF, RDFS, SKOS
 from kg import fmt
 from kg.config import DEFAULT_ONTOLOGY_DIR, PROJECT_ROOT, Settings
 from kg.errors import OntologyError
+from kg.turtle import formatter
+from kg.turtle.formatter import BASE_IRI, format_turtle
+from kg.turtle.syntax import Document
+from kg.turtle.tokens import decode_string, quote_string, tokenize
 
 MODULES = sorted(DEFAULT_ONTOLOGY_DIR.rglob("*.ttl"))
 
@@ -60,7 +64,7 @@ ex:list ex:members ( ex:c ex:b "z" 7 ) ; ex:empty ( ) , [ ] .   # trailing after
 # end of file
 '''  # noqa: E501 (the long line is the point)
 
-# Written by hand from the rules in kg/fmt.py's docstring.
+# Written by hand from the rules in kg/turtle/__init__.py's docstring.
 EXPECTED = r'''# messy.ttl: a hand-written module.
 # Second header line.
 
@@ -111,7 +115,7 @@ BROKEN = '@prefix ex: <https://example.org/ns#> .\n\nex:a ex:label "no end .\nex
 
 
 def graph(text: str) -> Graph:
-    return Graph().parse(data=text, format="turtle", publicID=fmt.BASE_IRI)
+    return Graph().parse(data=text, format="turtle", publicID=BASE_IRI)
 
 
 def comment_lines(text: str) -> list[str]:
@@ -129,7 +133,7 @@ def statement_starts(text: str) -> list[str]:
 
 @cache
 def formatted_module(path: Path) -> str:
-    return fmt.format_turtle(path.read_text(encoding="utf-8"))
+    return format_turtle(path.read_text(encoding="utf-8"))
 
 
 # --- the shipped modules (read only) ------------------------------------------------------------------
@@ -142,7 +146,7 @@ def test_a_shipped_module_formats_losslessly_and_keeps_its_comments_and_order(pa
     assert isomorphic(graph(text), graph(out))
     assert comment_lines(out) == comment_lines(text)  # every comment line, in its order
     assert statement_starts(out) == statement_starts(text)  # the author's statement order
-    assert fmt.format_turtle(out) == out  # idempotent
+    assert format_turtle(out) == out  # idempotent
     assert all(line == line.rstrip() for line in out.splitlines())
     assert path.read_text(encoding="utf-8") == text  # formatting reads, never writes
 
@@ -165,8 +169,8 @@ def test_a_shipped_module_keeps_its_prefix_block() -> None:
 
 
 def test_a_messy_snippet_formats_to_the_expected_text() -> None:
-    assert fmt.format_turtle(MESSY) == EXPECTED
-    assert fmt.format_turtle(EXPECTED) == EXPECTED
+    assert format_turtle(MESSY) == EXPECTED
+    assert format_turtle(EXPECTED) == EXPECTED
 
 
 def test_comments_inside_a_statement_move_with_their_predicate() -> None:
@@ -201,14 +205,14 @@ ex:a a owl:Class ;  # the type
 [ ex:p ex:o ]
     ex:q ex:z .  # after the dot
 """
-    assert fmt.format_turtle(text) == expected
-    assert fmt.format_turtle(expected) == expected
+    assert format_turtle(text) == expected
+    assert format_turtle(expected) == expected
 
 
 def test_blank_lines_collapse_and_a_header_without_prefixes_stays_on_top() -> None:
     text = "\n\n# header\n\n\n\n# about a\n<https://x/a>   <https://x/p> <https://x/b>  .\n\n\n# end\n\n"
     expected = "# header\n\n# about a\n<https://x/a> <https://x/p> <https://x/b> .\n\n# end\n"
-    assert fmt.format_turtle(text) == expected
+    assert format_turtle(text) == expected
 
 
 def test_known_predicates_are_ordered_by_iri_whatever_their_prefix() -> None:
@@ -226,7 +230,7 @@ ex:a <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> ex:C ;
     ex:zeta 1 ;
     d:source ex:s .
 """
-    assert fmt.format_turtle(text) == expected
+    assert format_turtle(text) == expected
 
 
 def test_terms_are_kept_as_written_and_strings_are_requoted() -> None:
@@ -236,7 +240,7 @@ def test_terms_are_kept_as_written_and_strings_are_requoted() -> None:
         '\'tab\\there\', "\\u00e9\\U0001F600 ☢", """ends with a quote\n""\\"""" , '
         '"# no comment"@en, "1"^^<http://www.w3.org/2001/XMLSchema#integer>, _:b1 .\n'
     )
-    out = fmt.format_turtle(text)
+    out = format_turtle(text)
     assert out == (
         "@prefix ex: <https://example.org/ns#> .\n\n"
         "ex:a.b ex:p ex:c.d, _:b1, "
@@ -252,7 +256,7 @@ def test_base_and_sparql_style_prefixes() -> None:
     expected = (
         "@base <https://example.org/base/> .\n@prefix ex: <https://example.org/ns#> .\n\nex:a ex:p <b> .\n"
     )
-    assert fmt.format_turtle(text) == expected
+    assert format_turtle(text) == expected
 
 
 def test_tokens() -> None:
@@ -260,7 +264,7 @@ def test_tokens() -> None:
         "<http://x/a#b> ex:a.b. 1. .5 -2.5e-3 'a#b' '''x''' "
         '"""a""b""" "q\\""@en-GB ^^ # c\n[ ] ( ) ; ,'
     )
-    tokens = [(t.kind, t.text) for t in fmt.tokenize(text)]
+    tokens = [(t.kind, t.text) for t in tokenize(text)]
     assert tokens == [
         ("iri", "<http://x/a#b>"),
         ("pname", "ex:a.b"),
@@ -283,7 +287,7 @@ def test_tokens() -> None:
         ("punct", ";"),
         ("punct", ","),
     ]
-    comment = fmt.tokenize("ex:a # trailing\n  # own line\n")
+    comment = tokenize("ex:a # trailing\n  # own line\n")
     assert [(t.text, t.line, t.own_line) for t in comment[1:]] == [
         ("# trailing", 1, False),
         ("# own line", 2, True),
@@ -292,10 +296,10 @@ def test_tokens() -> None:
 
 @given(st.text(alphabet=st.sampled_from(list("ab \"'\\\n\r\t#.;é☢\x00\x7f")), max_size=12))
 def test_a_string_value_survives_quoting(value: str) -> None:
-    quoted = fmt.quote_string(value)
-    tokens = fmt.tokenize(quoted)
+    quoted = quote_string(value)
+    tokens = tokenize(quoted)
     assert [t.kind for t in tokens] == ["string"]
-    assert fmt.decode_string(tokens[0].text, 1) == value
+    assert decode_string(tokens[0].text, 1) == value
     assert quoted.startswith('"""') == ("\n" in value)
 
 
@@ -316,27 +320,27 @@ def test_a_string_value_survives_quoting(value: str) -> None:
 )
 def test_bad_input_is_an_error_naming_the_line(text: str, line: int, words: str) -> None:
     with pytest.raises(OntologyError) as raised:
-        fmt.format_turtle(text)
+        format_turtle(text)
     assert raised.value.line == line
     assert words in str(raised.value) and str(raised.value).startswith(f"line {line}: ")
 
 
 def test_a_result_that_is_not_isomorphic_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    write = fmt.write_document
+    write = formatter.write_document
 
-    def lossy(document: fmt.Document) -> str:
+    def lossy(document: Document) -> str:
         document.statements = document.statements[:-1]
         return write(document)
 
-    monkeypatch.setattr(fmt, "write_document", lossy)
+    monkeypatch.setattr(formatter, "write_document", lossy)
     with pytest.raises(OntologyError, match="not isomorphic"):
-        fmt.format_turtle(MESSY)
+        format_turtle(MESSY)
 
 
 def test_the_output_does_not_depend_on_the_hash_seed() -> None:
     path = DEFAULT_ONTOLOGY_DIR / "low-back-pain.ttl"
     script = (
-        "import sys; from kg.fmt import format_turtle\n"
+        "import sys; from kg.turtle.formatter import format_turtle\n"
         "for text in sys.stdin.read().split('\\0'): sys.stdout.write(format_turtle(text) + '\\0')"
     )
     stdin = MESSY + "\0" + path.read_text(encoding="utf-8")
@@ -355,7 +359,7 @@ def test_the_output_does_not_depend_on_the_hash_seed() -> None:
 @given(st.data())
 def test_comments_anywhere_are_kept_and_formatting_stays_idempotent(data: st.DataObject) -> None:
     """MESSY's tokens with comments put between them at random, at the end of a line or on their own."""
-    tokens = [token for token in fmt.tokenize(MESSY) if token.kind != "comment"]
+    tokens = [token for token in tokenize(MESSY) if token.kind != "comment"]
     parts, inserted = [], []
     for index, token in enumerate(tokens):
         parts.append(token.text)
@@ -368,9 +372,9 @@ def test_comments_anywhere_are_kept_and_formatting_stays_idempotent(data: st.Dat
             parts.append(f" {inserted[-1]}\n" if where == "end" else f"\n{inserted[-1]}\n")
         else:
             parts.append(" ")
-    out = fmt.format_turtle("".join(parts))
+    out = format_turtle("".join(parts))
     assert sorted(re.findall(r"# c[0-9]+", out)) == sorted(inserted)
-    assert fmt.format_turtle(out) == out
+    assert format_turtle(out) == out
 
 
 # --- random graphs ------------------------------------------------------------------------------------
@@ -409,9 +413,9 @@ def graphs(draw: st.DrawFn) -> Graph:
 @given(graphs())
 def test_random_graphs_serialized_by_rdflib_format_losslessly_and_idempotently(g: Graph) -> None:
     text = g.serialize(format="turtle")
-    out = fmt.format_turtle(text)
+    out = format_turtle(text)
     assert isomorphic(graph(out), graph(text))
-    assert fmt.format_turtle(out) == out
+    assert format_turtle(out) == out
 
 
 # --- kg fmt -------------------------------------------------------------------------------------------
