@@ -8,9 +8,12 @@
 - Random presentations (slow), in batches of one owlrl closure: the classification (types,
   property values, finding individuals' types) and the rows of the queries every presentation's
   evaluation reads are identical; for the first 400, the rows of every query that reads only
-  the classification too (each compiled query's rows are cached by what it reads). And
-  presentations the compiled engine gives one evaluation key have identical owlrl rows of the
-  queries an evaluation reads (urgency, recommendations, procedure rules, do-not-order).
+  the classification too (each compiled query's rows are cached by what it reads). And, within
+  each chunk, presentations the compiled engine gives one evaluation key have identical owlrl
+  rows of the queries an evaluation reads (urgency, recommendations, procedure rules, do-not-order).
+
+Both slow tests run in chunks (CHUNKS), each with its own seed, so that pytest-xdist spreads
+them over the cores.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import os
 import random
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 from rdflib import RDF, Graph, URIRef
 from rdflib.query import ResultRow
@@ -35,8 +38,12 @@ CASES = load_cases()
 RANDOM_CASES = int(os.environ.get("KG_DIFFERENTIAL_CASES", "40"))
 PRESENTATIONS = int(os.environ.get("KG_DIFFERENTIAL_PRESENTATIONS", "2000"))
 BATCH = 200
-#: The first presentations, whose rows are compared for every query of PRESENTATION_QUERIES; the
-#: rest for the evaluation queries (SPARQL over a batch's closure takes about 45 s for the others).
+#: Chunks each slow test is split into (one pytest test each, for pytest-xdist to distribute).
+CHUNKS = 4
+SEED = 20261126
+#: The first presentations (over all chunks), whose rows are compared for every query of
+#: PRESENTATION_QUERIES; the rest for the evaluation queries (SPARQL over a batch's closure takes
+#: about 45 s for the others).
 ALL_QUERIES_PRESENTATIONS = 400
 #: The compiled queries whose rows depend on a presentation's classification only (cached by what they read).
 PRESENTATION_QUERIES = (
@@ -76,10 +83,17 @@ def test_vignette_answers_are_identical(kb: KnowledgeBase, case: dict) -> None:
     assert kb.recommend(vignette, "compiled") == kb.recommend(vignette, "owlrl")
 
 
+def chunk_size(total: int, chunk: int) -> int:
+    """The share of ``total`` that chunk ``chunk`` of CHUNKS takes."""
+    return total // CHUNKS + (chunk < total % CHUNKS)
+
+
 @pytest.mark.slow
-def test_random_answers_are_identical(kb: KnowledgeBase) -> None:
+@pytest.mark.parametrize("chunk", range(CHUNKS))
+def test_random_answers_are_identical(kb: KnowledgeBase, chunk: int) -> None:
+    @seed(SEED + chunk)
     @settings(
-        max_examples=RANDOM_CASES,
+        max_examples=chunk_size(RANDOM_CASES, chunk),
         deadline=None,
         database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -97,23 +111,30 @@ def rows_without_case(rows: list[ResultRow]) -> list[dict[str, object]]:
 
 
 @pytest.mark.slow
-def test_random_presentations_classify_identically(kb: KnowledgeBase) -> None:
+@pytest.mark.parametrize("chunk", range(CHUNKS))
+def test_random_presentations_classify_identically(kb: KnowledgeBase, chunk: int) -> None:
     """Batches of random finding sets: one owlrl closure per batch against the compiled classifier."""
     engine = kb.engines["compiled"]
-    generator = random.Random(20261126)
+    generator = random.Random(SEED + chunk)
     ids = finding_ids(kb)
     by_evaluation_key: dict[object, tuple[list[str], dict[str, list]]] = {}
+    total = chunk_size(PRESENTATIONS, chunk)
+    all_queries = min(chunk_size(ALL_QUERIES_PRESENTATIONS, chunk), total)
     checked = 0
-    while checked < PRESENTATIONS:
+    while checked < total:
+        every_query = checked < all_queries
+        size = min(BATCH, (all_queries if every_query else total) - checked)
         batch = {
-            URIRef(f"urn:kg:differential/{checked + i}"): generator.sample(ids, generator.randint(0, 12))
-            for i in range(BATCH)
+            URIRef(f"urn:kg:differential/{chunk}/{checked + i}"): generator.sample(
+                ids, generator.randint(0, 12)
+            )
+            for i in range(size)
         }
         graph = Graph()
         for presentation, findings in batch.items():
             add_presentation(graph, presentation, [(f, kb.finding_classes[f]) for f in findings])
         closed = kb.reasoner.closure(graph)
-        queries = PRESENTATION_QUERIES if checked < ALL_QUERIES_PRESENTATIONS else EVALUATION_QUERIES
+        queries = PRESENTATION_QUERIES if every_query else EVALUATION_QUERIES
         grouped = {query: kb.queries.select_by_case(query, closed) for query in queries}
         for presentation, findings in batch.items():
             classification = engine.classify([(f, kb.finding_classes[f]) for f in findings], frozenset())
@@ -139,4 +160,4 @@ def test_random_presentations_classify_identically(kb: KnowledgeBase) -> None:
             evaluated = {query: reference[query] for query in EVALUATION_QUERIES}
             first = by_evaluation_key.setdefault(engine.evaluation_key(classification), (findings, evaluated))
             assert first[1] == evaluated, (first[0], findings)
-        checked += BATCH
+        checked += size
