@@ -12,6 +12,11 @@ from kg.config import Settings
 from kg.knowledge_base import KnowledgeBase
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first, so that pytest-xdist starts them on every core before the short ones."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(scope="session")
 def kb() -> KnowledgeBase:
     return KnowledgeBase.load(Settings.from_env().ontology_dir)  # no disk cache: tests build it
