@@ -39,7 +39,7 @@ RANDOM_CASES = int(os.environ.get("KG_DIFFERENTIAL_CASES", "40"))
 PRESENTATIONS = int(os.environ.get("KG_DIFFERENTIAL_PRESENTATIONS", "2000"))
 BATCH = 200
 #: Chunks each slow test is split into (one pytest test each, for pytest-xdist to distribute).
-CHUNKS = 4
+CHUNKS = 8
 SEED = 20261126
 #: The first presentations (over all chunks), whose rows are compared for every query of
 #: PRESENTATION_QUERIES; the rest for the evaluation queries (SPARQL over a batch's closure takes
