@@ -51,7 +51,8 @@ def test_a_conjunction_needs_every_part(kb: KnowledgeBase) -> None:
 
 
 def test_skipping_annotations_derives_what_owlrl_derives_from_everything(kb: KnowledgeBase) -> None:
-    """The reasoner leaves annotation triples out of owlrl's input; the closure must not change."""
+    """The reasoner leaves annotation triples out of owlrl's input and closes in another store;
+    the closure must not change."""
     case = case_graph(kb, "low-back-pain", "history-of-cancer", "bilateral-leg-weakness", "pregnancy")
     full = Graph()
     full += kb.ontology.graph
