@@ -290,12 +290,17 @@ def served(factory: str, workers: int, env: dict[str, str]) -> Iterator[int]:
 
 
 def _wait_started(server: subprocess.Popen[bytes], log: Any, workers: int) -> None:
-    """Wait until the log says each worker's application has started; raise if the server dies."""
+    """Wait until the log says the socket listens and each worker's application has started;
+    raise if the server dies.
+
+    Both, since uvicorn logs them in either order: one process starts the application before it
+    binds the socket, a process with workers binds it first.
+    """
     deadline = time.monotonic() + SERVER_START_TIMEOUT_S
     while time.monotonic() < deadline:
         log.seek(0)
         text = log.read().decode(errors="replace")
-        if text.count("Application startup complete") >= workers:
+        if "Uvicorn running on" in text and text.count("Application startup complete") >= workers:
             return
         if server.poll() is not None:
             raise RuntimeError(f"the server exited with status {server.returncode}:\n{text[-2000:]}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import socket
 
@@ -68,6 +69,25 @@ def test_the_bare_app_is_loaded_and_stopped(monkeypatch: pytest.MonkeyPatch) -> 
     assert load.completed > 0 and load.failed == 0 and load.sent >= load.completed
     with pytest.raises(ConnectionRefusedError):
         bench.drive_load(port, requests, connections=1, seconds=0.1)
+
+
+class RunningServer:
+    """A stand-in for the server process: still running."""
+
+    returncode = None
+
+    def poll(self) -> None:
+        return None
+
+
+def test_a_server_counts_as_started_once_it_listens_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One uvicorn process starts the application before it binds the socket: both must be logged."""
+    monkeypatch.setattr(bench, "SERVER_START_TIMEOUT_S", 0.3)
+    started = b"INFO:     Application startup complete.\n"
+    with pytest.raises(RuntimeError, match="did not start"):
+        bench._wait_started(RunningServer(), io.BytesIO(started), 1)
+    listening = b"INFO:     Uvicorn running on http://127.0.0.1:8000 (Press CTRL+C to quit)\n"
+    bench._wait_started(RunningServer(), io.BytesIO(started + listening), 1)
 
 
 def test_the_rss_is_sampled_once_per_mark(monkeypatch: pytest.MonkeyPatch) -> None:
