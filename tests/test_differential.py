@@ -8,18 +8,22 @@
 - Random presentations (slow), in batches of one owlrl closure: the classification (types,
   property values, finding individuals' types) and the rows of the queries every presentation's
   evaluation reads are identical; for the first 400, the rows of every query that reads only
-  the classification too (each compiled query's rows are cached by what it reads). And, within
-  each chunk, presentations the compiled engine gives one evaluation key have identical owlrl
-  rows of the queries an evaluation reads (urgency, recommendations, procedure rules, do-not-order).
+  the classification too (each compiled query's rows are cached by what it reads). And
+  presentations the compiled engine gives one evaluation key have identical owlrl rows of the
+  queries an evaluation reads (urgency, recommendations, procedure rules, do-not-order).
 
 Both slow tests run in chunks (CHUNKS), each with its own seed, so that pytest-xdist spreads
-them over the cores.
+them over the cores; the chunks compare evaluation keys across chunks through a shared file.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pickle
 import random
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, seed, settings
@@ -106,18 +110,43 @@ def test_random_answers_are_identical(kb: KnowledgeBase, chunk: int) -> None:
     check()
 
 
+#: A presentation's findings and its owlrl rows of EVALUATION_QUERIES, by its evaluation key.
+Evaluated = dict[object, tuple[list[str], dict[str, list]]]
+
+
+@pytest.fixture(scope="session")
+def evaluated_file(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """A file this test run's xdist workers share (their base temp folders' parent is the run's)."""
+    base = tmp_path_factory.getbasetemp()
+    return (base if worker_id == "master" else base.parent) / "evaluated.pickle"
+
+
+def merged(path: Path, chunk: Evaluated) -> Iterator[tuple[tuple, tuple]]:
+    """Add one chunk's evaluations to the shared file, under a lock; yield each of them with the
+    evaluation of the same key that a chunk finished before had written there."""
+    with path.with_suffix(".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        seen: Evaluated = pickle.loads(path.read_bytes()) if path.exists() else {}
+        for key, entry in chunk.items():
+            if key in seen:
+                yield seen[key], entry
+        path.write_bytes(pickle.dumps({**chunk, **seen}))
+
+
 def rows_without_case(rows: list[ResultRow]) -> list[dict[str, object]]:
     return [{k: v for k, v in row.asdict().items() if k != "case"} for row in rows]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("chunk", range(CHUNKS))
-def test_random_presentations_classify_identically(kb: KnowledgeBase, chunk: int) -> None:
+def test_random_presentations_classify_identically(
+    kb: KnowledgeBase, chunk: int, evaluated_file: Path
+) -> None:
     """Batches of random finding sets: one owlrl closure per batch against the compiled classifier."""
     engine = kb.engines["compiled"]
     generator = random.Random(SEED + chunk)
     ids = finding_ids(kb)
-    by_evaluation_key: dict[object, tuple[list[str], dict[str, list]]] = {}
+    by_evaluation_key: Evaluated = {}
     total = chunk_size(PRESENTATIONS, chunk)
     all_queries = min(chunk_size(ALL_QUERIES_PRESENTATIONS, chunk), total)
     checked = 0
@@ -161,3 +190,5 @@ def test_random_presentations_classify_identically(kb: KnowledgeBase, chunk: int
             first = by_evaluation_key.setdefault(engine.evaluation_key(classification), (findings, evaluated))
             assert first[1] == evaluated, (first[0], findings)
         checked += size
+    for (earlier, rows), (findings, evaluated) in merged(evaluated_file, by_evaluation_key):
+        assert rows == evaluated, (earlier, findings)
