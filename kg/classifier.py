@@ -151,6 +151,25 @@ class Classifier:
         self._close = lru_cache(maxsize=CLOSURES_KEPT)(self._closure)
         self.instance_types = lru_cache(maxsize=None)(self._instance_types)
 
+    @property
+    def finding_properties(self) -> frozenset[Node]:
+        """The finding property and its super-properties: the properties linking a finding individual."""
+        return self._finding_properties
+
+    @property
+    def value_properties(self) -> frozenset[Node]:
+        """The properties ``hasValue`` restrictions give presentations values of (with super-properties)."""
+        return frozenset(prop for _, pairs in self._has_value for prop, _ in pairs)
+
+    def super_properties(self, prop: Node) -> frozenset[Node]:
+        """``prop`` and its super-properties (prp-spo1)."""
+        return frozenset(self._properties(prop))
+
+    def with_values(self, pairs: Iterable[tuple[Node, Node]]) -> Classification:
+        """A presentation with no finding and no measurement but these property values: the types
+        every presentation with (at least) those values has (cls-hv2, prp-dom, cls-svf1 and on)."""
+        return self._close(self._base | self._value_consequences(list(pairs)))
+
     def mask_of(self, classes: Iterable[Node]) -> int:
         """The bit set of ``classes`` (classes the closed TBox does not know are left out)."""
         return self._mask(cls for cls in classes if cls in self._bit)

@@ -1,40 +1,38 @@
-"""Two engines that give the facts an answer is assembled from, with the same rows.
+"""Two engines that give the rows an answer is assembled from, the same rows.
 
 - :class:`OwlrlEngine`, the normative reference: the case as RDF, owlrl's full OWL 2 RL closure of
-  ontology + case, then the SPARQL queries of ``queries/``.
-- :class:`CompiledEngine`, the fast path: the classifier compiled from the once-closed ontology
-  and the queries tabulated per class (:mod:`kg.compiled`).
+  ontology + case, then the SPARQL queries of ``queries/`` with rdflib.
+- :class:`~kg.compiled.CompiledEngine`, the fast path: the classifier compiled from the
+  once-closed ontology, then the same queries with pyoxigraph, their rows kept by what each reads.
 
 A case is a set of presentations: the case itself (``CASE``) and its what-if variants, each a
-list of (finding ID, finding class); the measurements belong to the case itself.
+list of (finding ID, finding class); the measurements belong to the case itself. Both engines
+run the queries that come before classification (derived findings, assess-next candidates) over
+the closed ontology plus the case as given.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Protocol
 
-from rdflib import Graph, Literal, URIRef
+from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.query import ResultRow
 from rdflib.term import Node
 
-from kg.cache import Memo
-from kg.classifier import Classification, Classifier
-from kg.compiled import CompiledQueries, Instance, Row
-from kg.namespaces import CASE
-from kg.presentation import add_presentation, finding_instance
+from kg.facts import Row
+from kg.namespaces import CASE, KG
+from kg.presentation import add_presentation, finding_id_of
 from kg.queries import QueryLibrary
 from kg.reasoning import Reasoner
 
 Findings = Sequence[tuple[str, URIRef]]
 #: What-if variants of a case: each presentation, with the one finding (ID, class) it adds.
 Variants = Mapping[URIRef, tuple[str, URIRef]]
-#: A query result row: rdflib's from SPARQL, or the compiled path's, which reads the same.
+#: A query result row: rdflib's from its SPARQL, or the compiled engine's, which reads the same.
 QueryRow = ResultRow | Row
 #: The queries a presentation's evaluation (kg.recommend) reads.
 EVALUATION_QUERIES = ("urgency", "do-not-order", "recommendations", "procedure-rules")
-#: Row lists kept by the compiled engine, by query and what the query reads (most recently used).
-ROWS_KEPT = 2048
 Measurements = Mapping[URIRef, Literal]
 
 
@@ -45,8 +43,16 @@ class Inference(Protocol):
         """The rows of ``queries/{query}.rq`` for one presentation."""
         ...
 
-    def key(self, presentation: URIRef) -> Hashable | None:
-        """Presentations with the same non-None key have the same rows of EVALUATION_QUERIES."""
+    def key(self, presentation: URIRef, queries: Sequence[str]) -> Hashable | None:
+        """Presentations with the same non-None key have the same rows of ``queries``."""
+        ...
+
+    def prefetch(self, queries: Iterable[str], presentations: Iterable[URIRef]) -> None:
+        """Get the rows of ``queries`` for ``presentations`` ready, at once where that is cheaper."""
+        ...
+
+    def finding_types(self, presentation: URIRef) -> dict[str, frozenset[Node]]:
+        """The types of each finding individual of the presentation, by finding ID."""
         ...
 
 
@@ -66,24 +72,24 @@ class Engine(Protocol):
 class OwlrlEngine:
     """Full owlrl closure of ontology + case per request, then SPARQL: the normative reference."""
 
-    def __init__(self, ontology: Graph, queries: QueryLibrary, reasoner: Reasoner) -> None:
-        self._ontology = ontology
+    def __init__(self, closed: Graph, queries: QueryLibrary, reasoner: Reasoner) -> None:
+        self._closed = closed
         self._queries = queries
         self._reasoner = reasoner
 
     def prepare(self, given: Findings, measurements: Measurements) -> tuple[list[QueryRow], list[QueryRow]]:
-        """derived-findings.rq, then assess-next-candidates.rq, over the ontology plus the case."""
+        """derived-findings.rq, then assess-next-candidates.rq, over the closed ontology plus the case."""
         case = Graph()
         add_presentation(case, CASE, given, measurements)
-        asserted = self._ontology + case
+        graph = self._closed + case
         given_ids = {finding for finding, _ in given}
         derivations = [
             row
-            for row in self._queries.select("derived-findings", asserted, case=CASE)
+            for row in self._queries.select("derived-findings", graph, case=CASE)
             if str(row.id) not in given_ids
         ]
-        add_presentation(asserted, CASE, [(str(row.id), row.finding) for row in derivations])
-        return derivations, self._queries.select("assess-next-candidates", asserted, case=CASE)
+        add_presentation(graph, CASE, [(str(row.id), row.finding) for row in derivations])
+        return derivations, self._queries.select("assess-next-candidates", graph, case=CASE)
 
     def infer(self, findings: Findings, variants: Variants, measurements: Measurements) -> Inference:
         """One owlrl closure over the ontology, the case and its variants."""
@@ -110,95 +116,17 @@ class GraphInference:
             self._grouped[query] = self._queries.select_by_case(query, self.graph)
         return self._grouped[query].get(presentation, [])
 
-    def key(self, presentation: URIRef) -> None:
+    def key(self, presentation: URIRef, queries: Sequence[str]) -> None:
         """No sharing: each presentation is queried in its own graph."""
         return None
 
+    def prefetch(self, queries: Iterable[str], presentations: Iterable[URIRef]) -> None:
+        """Nothing to do: the variants' rows come from one grouped run per query anyway."""
 
-class CompiledEngine:
-    """The classifier and the tabulated queries: answers without re-closing the ontology."""
-
-    def __init__(self, classifier: Classifier, compiled: CompiledQueries) -> None:
-        self.classifier = classifier
-        self._compiled = compiled
-        self._rows = {
-            "urgency": compiled.urgency,
-            "presentations": compiled.presentations,
-            "suspected-conditions": compiled.suspected_conditions,
-            "recommendations": compiled.recommendations,
-            "procedure-rules": compiled.procedure_rules,
-            "do-not-order": compiled.do_not_order,
-            "caveats": compiled.caveats,
-            "assess-next-completions": compiled.completions,
-        }
-        self._memo: Memo[list[QueryRow]] = Memo(ROWS_KEPT)
-
-    def prepare(self, given: Findings, measurements: Measurements) -> tuple[list[QueryRow], list[QueryRow]]:
-        """The compiled derived-findings.rq and assess-next-candidates.rq."""
-        given_ids = {finding for finding, _ in given}
-        derivations = [
-            row for row in self._compiled.derived_findings(measurements) if str(row.id) not in given_ids
-        ]
-        classes = [cls for _, cls in given] + [row.finding for row in derivations]
-        return derivations, self._compiled.candidates(classes, measurements)
-
-    def infer(self, findings: Findings, variants: Variants, measurements: Measurements) -> Inference:
-        """Classify the case by its finding classes, and each variant from the case."""
-        return CompiledInference(self, findings, variants, frozenset(measurements))
-
-    def classify(self, findings: Findings, properties: frozenset[URIRef]) -> Classification:
-        """The classification of a presentation with ``findings`` and measured ``properties``."""
-        return self.classifier.classify([cls for _, cls in findings], properties)
-
-    def rows(self, query: str, classification: Classification) -> list[QueryRow]:
-        """The rows of a query that reads only the presentation's classification (cached by what it reads)."""
-        key = (query, self._compiled.projection(query, classification))
-        rows = self._memo.get(key)
-        if rows is None:
-            rows = self._memo[key] = self._rows[query](classification)
-        return rows
-
-    def evaluation_key(self, classification: Classification) -> Hashable:
-        """What a presentation's evaluation (urgency, recommendations, rules, advice) reads."""
-        return self._compiled.evaluation_key(classification)
-
-    def justification(
-        self, classification: Classification, presentation: URIRef, findings: Findings
-    ) -> list[QueryRow]:
-        """justification.rq, which also reads the presentation's finding individuals."""
-        instances = [
-            Instance(finding_instance(presentation, finding), self.classifier.instance_types(cls))
-            for finding, cls in findings
-        ]
-        return self._compiled.justification(classification, instances)
-
-
-class CompiledInference:
-    """The case and its variants, classified by the compiled engine."""
-
-    def __init__(
-        self, engine: CompiledEngine, findings: Findings, variants: Variants, measured: frozenset[URIRef]
-    ) -> None:
-        self._engine = engine
-        self._findings = findings
-        self._variants = variants
-        main = engine.classify(findings, measured)
-        unmeasured = engine.classify(findings, frozenset()) if measured else main
-        extend = engine.classifier.extend
-        self._classifications = {CASE: main}
-        for presentation, (_, cls) in variants.items():
-            self._classifications[presentation] = extend(unmeasured, (cls,))
-
-    def rows(self, query: str, presentation: URIRef) -> list[QueryRow]:
-        """The compiled query's rows for ``presentation``."""
-        classification = self._classifications[presentation]
-        if query == "justification":
-            findings = list(self._findings)
-            if presentation != CASE:
-                findings.append(self._variants[presentation])
-            return self._engine.justification(classification, presentation, findings)
-        return self._engine.rows(query, classification)
-
-    def key(self, presentation: URIRef) -> Hashable:
-        """What the presentation's evaluation reads of its classification."""
-        return self._engine.evaluation_key(self._classifications[presentation])
+    def finding_types(self, presentation: URIRef) -> dict[str, frozenset[Node]]:
+        """Each finding individual's types in the closure."""
+        graph = self.graph
+        found = {}
+        for instance in graph.objects(presentation, KG.hasFinding):
+            found[finding_id_of(instance)] = frozenset(graph.objects(instance, RDF.type))
+        return found

@@ -14,7 +14,6 @@ from rdflib.term import Node
 
 from kg.answer import JustificationStep
 from kg.namespaces import KG
-from kg.presentation import finding_id_of
 
 if TYPE_CHECKING:
     from kg.knowledge_base import KnowledgeBase
@@ -24,6 +23,7 @@ if TYPE_CHECKING:
 def explain(
     kb: KnowledgeBase,
     support_rows: list[ResultRow],
+    finding_types: dict[str, frozenset[Node]],
     *,
     given: list[str],
     derivations: list[ResultRow],
@@ -35,11 +35,12 @@ def explain(
 ) -> list[JustificationStep]:
     """One step per (class, supporting finding): presentation classes first, then procedure rules.
 
-    ``support_rows`` are the case's justification.rq rows; ``listed`` maps each presentation class
-    at the answer's level to the procedures it recommends.
+    ``support_rows`` are the case's justification.rq rows (class, axiom, filler), met by the
+    findings whose individuals ``finding_types`` says are of the filler; ``listed`` maps each
+    presentation class at the answer's level to the procedures it recommends.
     """
     render = kb.renderer
-    support = _support(render, support_rows)
+    support = _support(render, support_rows, finding_types)
     derived_by = {str(row.id): _derivation(kb, row) for row in derivations}
     urgency_rank = max((int(row.rank) for row in presentations), default=0)
     final = {draft.procedure for draft in recommendations}
@@ -101,16 +102,22 @@ def explain(
     return steps
 
 
-def _support(render: Renderer, rows: list[ResultRow]) -> dict[Node, dict[str, tuple[BNode, Node]]]:
-    """For each class of the case: its supporting findings, each with the axiom and filler it met.
+def _support(
+    render: Renderer, rows: list[ResultRow], finding_types: dict[str, frozenset[Node]]
+) -> dict[Node, dict[str, tuple[BNode, Node]]]:
+    """For each class of the case: its supporting findings (in ID order), each with the axiom and
+    filler it met.
 
     A class's own axioms explain it when the case meets one; otherwise the axioms of its subclasses
     do. Among several axioms for one finding, the first by written form wins (blank node labels
     differ between runs).
     """
     candidates: dict[Node, dict[str, list[tuple[BNode, Node]]]] = defaultdict(lambda: defaultdict(list))
+    findings = sorted(finding_types)
     for row in rows:
-        candidates[row["class"]][finding_id_of(row.instance)].append((row.definition, row.filler))
+        for finding in findings:
+            if row.filler in finding_types[finding]:
+                candidates[row["class"]][finding].append((row.definition, row.filler))
 
     def preference(cls: Node, candidate: tuple[BNode, Node]) -> tuple[bool, str, str]:
         definition, filler = candidate
@@ -126,7 +133,7 @@ def _support(render: Renderer, rows: list[ResultRow]) -> dict[Node, dict[str, tu
         }
         support[cls] = {
             finding: min(options, key=lambda c, cls=cls: preference(cls, c))
-            for finding, options in (own or found).items()
+            for finding, options in sorted((own or found).items())
         }
     return support
 

@@ -16,9 +16,9 @@ from kg.answer import Answer
 from kg.cache import Memo, load_or_build
 from kg.case import Case
 from kg.classifier import Classifier, unsupported_constructs
-from kg.compiled import MIRRORED, CompiledQueries
+from kg.compiled import CompiledEngine
 from kg.config import QUERIES_DIR, Settings
-from kg.inference import CompiledEngine, Engine, OwlrlEngine
+from kg.inference import Engine, OwlrlEngine
 from kg.justification import Renderer
 from kg.namespaces import KG
 from kg.ontology import Modules, Ontology, read_modules
@@ -110,8 +110,7 @@ class KnowledgeBase:
 
         The closed ontology and the vocabularies come from ``cache_dir`` when the modules, the
         queries and this code are unchanged. ``reasoner`` names the default engine; the compiled
-        one falls back to owlrl for an ontology using constructs it does not compile, or when a
-        case query was edited since its compiled mirror was written.
+        one falls back to owlrl for an ontology using constructs its classifier does not compile.
         """
         modules = read_modules(ontology_dir)
         queries = QueryLibrary(queries_dir)
@@ -119,19 +118,18 @@ class KnowledgeBase:
         derived = load_or_build(cache_dir, key, lambda: Derived.build(modules, queries))
         graph = derived.ontology.graph
         reasoning = Reasoner(graph)
-        engines: dict[str, Engine] = {"owlrl": OwlrlEngine(graph, queries, reasoning)}
+        engines: dict[str, Engine] = {"owlrl": OwlrlEngine(derived.closed, queries, reasoning)}
         unsupported = unsupported_constructs(derived.closed)
-        edited = [name for name, digest in MIRRORED.items() if queries.digests.get(name) != digest]
         if unsupported:
             log.warning("the compiled reasoner does not support %s: using owlrl", ", ".join(unsupported))
-        elif edited:
-            log.warning(
-                "queries edited since kg/compiled.py mirrored them: %s; using owlrl", ", ".join(edited)
-            )
         else:
             classifier = Classifier(derived.closed, KG.Presentation, KG.hasFinding)
             engines["compiled"] = CompiledEngine(
-                classifier, CompiledQueries(graph, derived.closed, classifier)
+                classifier,
+                derived.closed,
+                queries.texts,
+                finding_classes=_case_finding_classes(derived),
+                measured=derived.case_properties.values(),
             )
         return cls(
             ontology=derived.ontology,
@@ -166,6 +164,12 @@ def _cache_key(modules: Modules, queries: QueryLibrary) -> str:
     for library in ("rdflib", "owlrl", "pydantic"):
         digest.update(package_version(library).encode())
     return digest.hexdigest()[:24]
+
+
+def _case_finding_classes(derived: Derived) -> set[URIRef]:
+    """The classes a case's findings can have: the vocabulary's and those thresholds derive."""
+    graph = derived.ontology.graph
+    return set(derived.finding_classes.values()) | set(graph.objects(None, KG.impliesFinding))
 
 
 def _read_findings(queries: QueryLibrary, graph: Graph) -> tuple[list[FindingInfo], dict[str, URIRef]]:

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from functools import lru_cache
 
-from rdflib import RDF, Graph, Literal, URIRef
+from rdflib import RDF, XSD, Graph, Literal, URIRef
 
 from kg.namespaces import CASE, KG
 
@@ -29,9 +29,18 @@ def hypothesis(finding_id: str) -> URIRef:
     return URIRef(f"{CASE}/if/{finding_id}")
 
 
+#: Measurements are kept to this many decimal places: SPARQL engines differ beyond (pyoxigraph's
+#: xsd:decimal has 18), and no clinical threshold is that fine.
+MEASUREMENT_PLACES = Decimal("1e-9")
+
+
 def measurement_literal(value: float | str) -> Literal:
-    """A case measurement as RDF: numbers as xsd:decimal (exact, as written), text as a string."""
-    return Literal(value) if isinstance(value, str) else Literal(Decimal(str(value)))
+    """A case measurement as RDF: numbers as xsd:decimal (as written, to 9 decimal places, in the
+    notation xsd:decimal requires: no exponent, which a float's repr may have), text as a string."""
+    if isinstance(value, str):
+        return Literal(value)
+    exact = Decimal(str(value)).quantize(MEASUREMENT_PLACES).normalize()
+    return Literal(format(exact, "f"), datatype=XSD.decimal)
 
 
 def add_presentation(

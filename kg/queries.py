@@ -20,10 +20,11 @@ class QueryLibrary:
 
     def __init__(self, directory: Path) -> None:
         self._queries: dict[str, Query] = {}
+        self.texts: dict[str, str] = {}
         self.digests: dict[str, str] = {}
         digest = hashlib.sha256()
         for path in sorted(directory.glob("*.rq")):
-            text = path.read_text(encoding="utf-8")
+            text = self.texts[path.stem] = path.read_text(encoding="utf-8")
             digest.update(path.name.encode() + b"\0" + text.encode() + b"\0")
             self.digests[path.stem] = hashlib.sha256(text.encode()).hexdigest()[:16]
             try:

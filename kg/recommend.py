@@ -20,6 +20,7 @@ from rdflib.term import Node
 from kg.answer import Answer, Caveat, DoNotOrder, Recommendation
 from kg.case import Case
 from kg.errors import CaseError
+from kg.inference import EVALUATION_QUERIES
 from kg.justification import explain
 from kg.namespaces import CASE
 from kg.presentation import hypothesis, measurement_literal
@@ -81,7 +82,7 @@ def recommend(kb: KnowledgeBase, case: Case, engine: Engine) -> Answer:
     findings = given + [(str(row.id), row.finding) for row in derivations]
     variants = {hypothesis(str(c.id)): (str(c.id), c.finding) for c in candidates}
     inference = engine.infer(findings, variants, measurements)
-    evaluations = {p: _evaluation(kb, inference, p) for p in [CASE, *variants]}
+    evaluations = _evaluations(kb, inference, [CASE, *variants])
     main = evaluations[CASE]
     classes = inference.rows("presentations", CASE)
     procedures = kb.procedures_by_id
@@ -116,6 +117,7 @@ def recommend(kb: KnowledgeBase, case: Case, engine: Engine) -> Answer:
         justification=explain(
             kb,
             inference.rows("justification", CASE),
+            inference.finding_types(CASE),
             given=[finding for finding, _ in given],
             derivations=derivations,
             presentations=classes,
@@ -166,15 +168,25 @@ def _assess_next(
     return sorted(reach, key=lambda finding: (-reach[finding], finding))
 
 
-def _evaluation(kb: KnowledgeBase, inference: Inference, presentation: URIRef) -> Evaluation:
-    """The presentation's evaluation, shared by presentations of equal inference key."""
-    key = inference.key(presentation)
-    if key is None:
-        return _evaluate(kb, inference, presentation)
-    evaluation = kb.evaluations.get(key)
-    if evaluation is None:
-        evaluation = kb.evaluations[key] = _evaluate(kb, inference, presentation)
-    return evaluation
+def _evaluations(
+    kb: KnowledgeBase, inference: Inference, presentations: list[URIRef]
+) -> dict[URIRef, Evaluation]:
+    """Each presentation's evaluation, shared by presentations of equal key (kept in the knowledge
+    base); the rows the new ones need are fetched together first."""
+    keys = {p: inference.key(p, EVALUATION_QUERIES) for p in presentations}
+    found = {p: kb.evaluations.get(key) for p, key in keys.items() if key is not None}
+    missing = [p for p in presentations if found.get(p) is None]
+    if len(missing) > 1:
+        inference.prefetch(EVALUATION_QUERIES, missing)
+    for presentation in missing:
+        key = keys[presentation]
+        evaluation = kb.evaluations.get(key) if key is not None else None
+        if evaluation is None:
+            evaluation = _evaluate(kb, inference, presentation)
+            if key is not None:
+                kb.evaluations[key] = evaluation
+        found[presentation] = evaluation
+    return {p: found[p] for p in presentations}
 
 
 def _evaluate(kb: KnowledgeBase, inference: Inference, presentation: URIRef) -> Evaluation:

@@ -11,8 +11,7 @@ from hypothesis import strategies as st
 from rdflib import RDF, Graph, URIRef
 
 from kg.classifier import Classifier, unsupported_constructs
-from kg.compiled import MIRRORED
-from kg.config import DEFAULT_ONTOLOGY_DIR, QUERIES_DIR
+from kg.config import DEFAULT_ONTOLOGY_DIR
 from kg.knowledge_base import KnowledgeBase
 from kg.namespaces import KG
 from kg.presentation import add_presentation
@@ -37,22 +36,6 @@ kg:Infection rdfs:subClassOf [ a owl:Restriction ; owl:onProperty kg:hasUrgency 
 kg:Urgent owl:equivalentClass [ owl:intersectionOf ( kg:Presentation
     [ a owl:Restriction ; owl:onProperty kg:hasUrgency ; owl:hasValue kg:urgent ] ) ] .
 """
-
-
-def test_every_mirrored_query_is_the_text_its_mirror_was_written_for() -> None:
-    digests = KnowledgeBase.load(DEFAULT_ONTOLOGY_DIR).queries.digests
-    stale = [name for name, digest in MIRRORED.items() if digests.get(name) != digest]
-    assert not stale, f"update the mirrors in kg/compiled.py (and their digests) for {stale}"
-
-
-def test_an_edited_case_query_falls_back_to_owlrl(tmp_path: Path) -> None:
-    queries = tmp_path / "queries"
-    shutil.copytree(QUERIES_DIR, queries)
-    with (queries / "urgency.rq").open("a") as file:
-        file.write("# an edit\n")
-    kb = KnowledgeBase.load(DEFAULT_ONTOLOGY_DIR, queries)
-    assert kb.reasoners == ["owlrl"]
-    assert kb.default_reasoner == "owlrl"
 
 
 def test_an_unsupported_construct_falls_back_to_owlrl(tmp_path: Path) -> None:

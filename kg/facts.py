@@ -1,0 +1,178 @@
+"""The case queries run with pyoxigraph over the closed ontology plus presentations' facts.
+
+The fast path's only way to answer a query is to run it: each presentation's facts (its types,
+property values, finding individuals and measurements, as the classifier derives them) are added
+to a pyoxigraph store holding the closed ontology, the query runs, and the facts are removed.
+Blank nodes keep their rdflib identifiers, so rows name the ontology's class expressions as the
+rdflib graphs do; rows come back as :class:`Row` objects with rdflib terms, as rdflib's read.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cache, lru_cache
+
+import pyoxigraph as ox
+from rdflib import XSD, BNode, Graph, Literal, URIRef
+from rdflib.term import Node
+
+from kg.errors import OntologyError
+
+Triple = tuple[Node, Node, Node]
+#: Runs after which the store is replaced by a fresh one (see FactStore._fresh_store).
+RUNS_PER_STORE = 500
+#: The datatypes rdflib leaves off a literal it reads (a plain string).
+PLAIN = {str(XSD.string)}
+
+
+class Row:
+    """A query result row: ``row.name`` or ``row["name"]`` (None: unbound), ``asdict()``.
+
+    It reads like rdflib's ResultRow, with each variable a slot; :func:`row` makes them.
+    """
+
+    __slots__ = ()
+    labels: dict[str, int]
+
+    def __getitem__(self, name: str) -> Node | None:
+        return getattr(self, name)
+
+    def asdict(self) -> dict[str, Node]:
+        """The bound variables, by name."""
+        return {name: getattr(self, name) for name in self.labels if getattr(self, name) is not None}
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Row):
+            return NotImplemented
+        return self.asdict() == other.asdict()
+
+    def __hash__(self) -> int:
+        return hash(tuple(sorted(self.asdict().items())))
+
+    def __repr__(self) -> str:
+        return f"Row({', '.join(f'{name}={getattr(self, name)!r}' for name in self.labels)})"
+
+
+def row(values: Mapping[str, Node | None]) -> Row:
+    """A row with the given bindings (None: unbound)."""
+    instance = _row_type(tuple(values))()
+    for name, value in values.items():
+        object.__setattr__(instance, name, value)
+    return instance
+
+
+@cache
+def _row_type(names: tuple[str, ...]) -> type[Row]:
+    """The row type for one query's variables."""
+    return type("Row", (Row,), {"__slots__": names, "labels": {n: i for i, n in enumerate(names)}})
+
+
+@lru_cache(maxsize=65536)
+def to_oxigraph(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    """An rdflib term as pyoxigraph's (blank nodes keep their identifiers)."""
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if isinstance(term, Literal):
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        datatype = ox.NamedNode(str(term.datatype)) if term.datatype else None
+        return ox.Literal(str(term), datatype=datatype)
+    raise TypeError(f"not an RDF term: {term!r}")
+
+
+def from_oxigraph(term: object) -> Node | None:
+    """A pyoxigraph term as rdflib's, as rdflib's own SPARQL would bind it."""
+    if term is None:
+        return None
+    if isinstance(term, ox.NamedNode):
+        return _iri(term.value)
+    if isinstance(term, ox.BlankNode):
+        return _blank(term.value)
+    if isinstance(term, ox.Literal):
+        return _literal(term.value, term.datatype.value, term.language)
+    raise TypeError(f"unexpected term from pyoxigraph: {term!r}")
+
+
+@lru_cache(maxsize=65536)
+def _iri(value: str) -> URIRef:
+    return URIRef(value)
+
+
+@lru_cache(maxsize=65536)
+def _blank(value: str) -> BNode:
+    return BNode(value)
+
+
+@lru_cache(maxsize=65536)
+def _literal(value: str, datatype: str, language: str | None) -> Literal:
+    if language:
+        return Literal(value, lang=language)
+    if datatype in PLAIN:
+        return Literal(value)
+    return Literal(value, datatype=URIRef(datatype))
+
+
+class FactStore:
+    """The closed ontology in a pyoxigraph store; queries run over it plus presentations' facts.
+
+    Facts are added to the store's default graph for one run and removed after it, under a lock
+    (runs are rare: their rows are kept by what each query reads).
+    """
+
+    def __init__(self, closed: Graph, texts: Mapping[str, str]) -> None:
+        self._ontology = [ox.Quad(*map(to_oxigraph, triple)) for triple in closed]
+        self._store = self._fresh_store()
+        self._runs = 0
+        self._texts = dict(texts)
+        self._lock = threading.Lock()
+        empty = ox.Store()
+        for name, text in self._texts.items():
+            try:
+                list(empty.query(text))  # parses it; an empty store answers at once
+            except SyntaxError as error:
+                raise OntologyError(f"query {name}.rq: pyoxigraph cannot parse it: {error}") from error
+
+    def select(
+        self, query: str, facts: Iterable[Triple], presentations: Sequence[Node]
+    ) -> dict[Node, list[Row]]:
+        """Run ``query`` over the closed ontology plus ``facts``; its rows by ``?case``, for each
+        of ``presentations`` (empty lists included)."""
+        quads = [ox.Quad(*map(to_oxigraph, triple)) for triple in facts]
+        with self._lock:
+            self._runs += 1
+            if self._runs % RUNS_PER_STORE == 0:
+                self._store = self._fresh_store()
+            self._store.extend(quads)
+            try:
+                solutions = self._store.query(self._texts[query])
+                names = [variable.value for variable in solutions.variables]
+                rows = [[from_oxigraph(solution[name]) for name in names] for solution in solutions]
+            finally:
+                for quad in quads:
+                    self._store.remove(quad)
+        grouped: dict[Node, list[Row]] = {presentation: [] for presentation in presentations}
+        make = _row_type(tuple(name for name in names if name != "case"))
+        case_index = names.index("case") if "case" in names else None
+        for values in rows:
+            presentation = values[case_index] if case_index is not None else None
+            if presentation not in grouped:
+                continue
+            instance = make()
+            for name, value in zip(names, values, strict=True):
+                if name != "case":
+                    object.__setattr__(instance, name, value)
+            grouped[presentation].append(instance)
+        return grouped
+
+    def _fresh_store(self) -> ox.Store:
+        """A store holding only the closed ontology.
+
+        pyoxigraph's in-memory store keeps every quad ever added, removed ones included (0.5.13:
+        about 300 bytes each), so a store that took many runs' facts is replaced by a fresh one.
+        """
+        store = ox.Store()
+        store.bulk_extend(self._ontology)
+        return store

@@ -1,0 +1,163 @@
+"""What a case query reads of a presentation (kg.reads), and the compiled engine that keeps rows by it.
+
+The keys must be sound: a query run over only the facts its key covers gives the rows it gives
+over all of a presentation's facts. And an informaticist's edit of a query keeps the fast path,
+with the answers the owlrl engine gives.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+from rdflib import URIRef
+
+from kg.case import Case
+from kg.compiled import PREPARE_QUERIES, CompiledEngine
+from kg.config import DEFAULT_ONTOLOGY_DIR, QUERIES_DIR
+from kg.inference import EVALUATION_QUERIES
+from kg.knowledge_base import KnowledgeBase
+from kg.namespaces import KG
+from kg.vignettes import load_cases
+
+SEED = 20261202
+
+
+def compiled(kb: KnowledgeBase) -> CompiledEngine:
+    engine = kb.engines["compiled"]
+    assert isinstance(engine, CompiledEngine)
+    return engine
+
+
+def test_every_shipped_case_query_is_kept_by_a_key(kb: KnowledgeBase) -> None:
+    """The shipped queries stay on the fast path: none of them reads what no key covers."""
+    engine = compiled(kb)
+    assert engine.unkeyed == {}
+    assert set(EVALUATION_QUERIES) <= set(engine.keys)
+    assert not set(PREPARE_QUERIES) & set(engine.keys)
+
+
+def test_recommendations_read_only_the_classes_at_the_highest_urgency(kb: KnowledgeBase) -> None:
+    """Under an emergent urgency value, recommendations.rq cannot read the urgent class of the
+    seed's deficit: its NOT EXISTS over a higher urgency leaves it out (the key is narrower)."""
+    key = compiled(kb).keys["recommendations"]
+    analyzer = key._analyzer
+    emergent = analyzer.classes_read(
+        key.reads, frozenset({(KG.hasUrgency, KG.none), (KG.hasUrgency, KG.emergent)})
+    )
+    urgent = analyzer.classes_read(
+        key.reads, frozenset({(KG.hasUrgency, KG.none), (KG.hasUrgency, KG.urgent)})
+    )
+    assert emergent is not None and urgent is not None
+    assert KG.SuspectedCaudaEquinaSyndrome in emergent
+    assert KG.NeurologicDeficitPresentation not in emergent
+    assert KG.NeurologicDeficitPresentation in urgent
+
+
+def random_presentations(kb: KnowledgeBase, count: int) -> list[list[tuple[str, URIRef]]]:
+    generator = random.Random(SEED)
+    ids = sorted(kb.finding_classes)
+    return [
+        [(f, kb.finding_classes[f]) for f in generator.sample(ids, generator.randint(0, 10))]
+        for _ in range(count)
+    ]
+
+
+def test_a_query_over_the_facts_its_key_covers_gives_the_rows_of_all_the_facts(kb: KnowledgeBase) -> None:
+    """The soundness of every key, checked with the real queries on 150 random presentations."""
+    engine = compiled(kb)
+    presentation = URIRef("urn:kg:test/presentation")
+    for findings in random_presentations(kb, 150):
+        classification = engine.classify(findings, frozenset())
+        facts = engine.facts(presentation, classification, findings, {})
+        for name, key_of in engine.keys.items():
+            key = key_of(classification)
+            assert key is not None, name
+            everything = engine.store.select(name, facts, [presentation])[presentation]
+            covered = engine.store.select(name, key_of.facts(presentation, key), [presentation])[presentation]
+            assert covered == everything, (name, [f for f, _ in findings])
+
+
+def edited_queries(tmp_path: Path, name: str, edit: callable) -> Path:
+    folder = tmp_path / "queries"
+    shutil.copytree(QUERIES_DIR, folder)
+    path = folder / f"{name}.rq"
+    path.write_text(edit(path.read_text()))
+    return folder
+
+
+VIGNETTES = [case for case in load_cases() if not case["expect"].get("rejected")][:6]
+
+
+def answers_agree(kb: KnowledgeBase) -> None:
+    for vignette in VIGNETTES:
+        fields = {k: v for k, v in vignette.items() if k in Case.model_fields}
+        case = Case.model_validate(fields)
+        assert kb.recommend(case, "compiled") == kb.recommend(case, "owlrl"), vignette["id"]
+
+
+@pytest.mark.parametrize(
+    ("name", "edit"),
+    [
+        ("urgency", lambda text: "# an informaticist's note\n" + text),
+        (
+            "recommendations",
+            lambda text: text.replace(
+                "  ?procedureNode skos:notation ?procedure .",
+                '  ?procedureNode skos:notation ?procedure .\n  FILTER (?procedure != "xr-lumbar")',
+            ),
+        ),
+    ],
+    ids=["comment", "filter"],
+)
+def test_an_edited_query_stays_on_the_fast_path_with_the_answers_of_owlrl(
+    tmp_path: Path, name: str, edit: callable
+) -> None:
+    kb = KnowledgeBase.load(DEFAULT_ONTOLOGY_DIR, edited_queries(tmp_path, name, edit))
+    assert kb.default_reasoner == "compiled"
+    assert compiled(kb).unkeyed == {}
+    answers_agree(kb)
+
+
+def test_a_query_reading_finding_individuals_runs_for_each_presentation_and_says_why(tmp_path: Path) -> None:
+    """Not kept by a key, but still answered by the query itself: the same answers as owlrl."""
+
+    def edit(text: str) -> str:
+        return text.replace(
+            "  ?case a kg:Presentation .\n  ?caveat a kg:Caveat ;",
+            "  ?case a kg:Presentation ; kg:hasFinding ?someFinding .\n  ?caveat a kg:Caveat ;",
+            1,
+        )
+
+    kb = KnowledgeBase.load(DEFAULT_ONTOLOGY_DIR, edited_queries(tmp_path, "caveats", edit))
+    reasons = compiled(kb).unkeyed
+    assert list(reasons) == ["caveats"]
+    assert "finding individuals" in " ".join(reasons["caveats"])
+    answers_agree(kb)
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        (
+            lambda text: text.replace(
+                "?case a kg:Presentation ;", "?case ?anyProperty ?anyValue ; a kg:Presentation ;", 1
+            ),
+            "a pattern with a variable property",
+        ),
+        (
+            lambda text: text.replace(
+                "FILTER NOT EXISTS {", 'FILTER (STR(?case) != "x")\n  FILTER NOT EXISTS {', 1
+            ),
+            "an expression reads ?case",
+        ),
+    ],
+    ids=["variable-property", "iri"],
+)
+def test_what_no_key_covers_is_named(tmp_path: Path, edit: callable, reason: str) -> None:
+    kb = KnowledgeBase.load(DEFAULT_ONTOLOGY_DIR, edited_queries(tmp_path, "urgency", edit))
+    reasons = compiled(kb).unkeyed
+    assert list(reasons) == ["urgency"], reasons
+    assert any(text.startswith(reason) for text in reasons["urgency"]), reasons
