@@ -47,6 +47,11 @@ class JustificationStep(BaseModel):
     urgency: str
     recommendation: str | None
     sources: list[str]
+    outranked: bool = Field(
+        default=False,
+        description="The presentation class is met but sits below the answer's urgency level: "
+        "it does not decide the answer.",
+    )
 
 
 class Answer(BaseModel):

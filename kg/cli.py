@@ -72,7 +72,7 @@ def _recommend(args: argparse.Namespace, settings: Settings) -> int:
     try:
         answer = kb.recommend(case)
     except CaseError as exc:
-        raise _Rejected([_problem(exc.loc, exc.message, "value_error")]) from None
+        raise _Rejected([_problem(loc, message, "value_error") for loc, message in exc.problems]) from None
     print(answer.model_dump_json(indent=2) if args.json or args.input else render(answer, kb))
     return 0
 

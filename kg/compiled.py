@@ -14,12 +14,14 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Final
 
-from rdflib import RDF, Graph, Literal, URIRef
+from rdflib import RDF, Graph, Literal, URIRef, Variable
+from rdflib.plugins.sparql import prepareQuery
 from rdflib.term import Node
 
 from kg.cache import Memo
 from kg.classifier import Classification, Classifier
 from kg.facts import FactStore, Row, Triple
+from kg.inference import Prepared
 from kg.namespaces import CASE
 from kg.presentation import finding_instance
 from kg.reads import Analyzer, CaseVocabulary, QueryReads
@@ -29,7 +31,7 @@ Measurements = Mapping[URIRef, Literal]
 #: Row lists kept, by query and key (most recently used).
 ROWS_KEPT = 8192
 #: The queries the engine runs before classifying: over the closed ontology plus the case as given.
-PREPARE_QUERIES = ("derived-findings", "assess-next-candidates")
+PREPARE_QUERIES = ("derived-findings", "assess-next-candidates", "input-rules")
 _UNSEEN: Final = object()
 
 
@@ -119,7 +121,7 @@ class CompiledEngine:
         self.keys = {
             name: QueryKey(analyzer.analyse(name, text), analyzer, classifier)
             for name, text in texts.items()
-            if name not in PREPARE_QUERIES
+            if name not in PREPARE_QUERIES and projects_case(text)
         }
         self._memo: Memo[list[Row]] = Memo(ROWS_KEPT)
 
@@ -128,17 +130,17 @@ class CompiledEngine:
         """The queries whose rows are not kept, and why (they run for every presentation)."""
         return {name: key.reads.reasons for name, key in self.keys.items() if not key.reads.keyed}
 
-    def prepare(self, given: Findings, measurements: Measurements) -> tuple[list[Row], list[Row]]:
-        """derived-findings.rq, then assess-next-candidates.rq, over the closed ontology plus the case."""
+    def prepare(self, given: Findings, measurements: Measurements) -> Prepared:
+        """derived-findings.rq, then assess-next-candidates.rq and input-rules.rq with the derived
+        findings added, over the closed ontology plus the case."""
         facts = asserted_facts(CASE, given, measurements)
         given_ids = {finding for finding, _ in given}
         derivations = [
-            row
-            for row in self.store.select("derived-findings", facts, [CASE])[CASE]
-            if str(row.id) not in given_ids
+            row for row in self.store.select("derived-findings", facts, CASE) if str(row.id) not in given_ids
         ]
         facts += asserted_facts(CASE, [(str(row.id), row.finding) for row in derivations], {})
-        return derivations, self.store.select("assess-next-candidates", facts, [CASE])[CASE]
+        rows = self.store.select_many(("assess-next-candidates", "input-rules"), facts, CASE)
+        return Prepared(derivations, rows["assess-next-candidates"], rows["input-rules"])
 
     def infer(
         self, findings: Findings, variants: Mapping[URIRef, tuple[str, URIRef]], measurements: Measurements
@@ -173,7 +175,7 @@ class CompiledEngine:
                 facts = self.facts(presentation, *presentations[presentation])
             else:
                 facts = key_of.facts(presentation, key)
-            found[presentation] = rows = self.store.select(query, facts, [presentation])[presentation]
+            found[presentation] = rows = self.store.select(query, facts, presentation)
             if key is not None and not _names(rows, presentation):
                 self._memo[query, key] = rows
         return found
@@ -200,6 +202,11 @@ class CompiledEngine:
         for prop, value in measurements.items():
             facts += [(presentation, p, value) for p in self.classifier.super_properties(prop)]
         return facts
+
+
+def projects_case(text: str) -> bool:
+    """Whether a query selects ``?case``: a case query (the others read the ontology alone, at load)."""
+    return Variable("case") in prepareQuery(text).algebra.get("PV", [])
 
 
 def _names(rows: list[Row], presentation: Node) -> bool:

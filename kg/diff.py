@@ -344,10 +344,12 @@ def case_changes(old: KnowledgeBase, new: KnowledgeBase, count: int, seed: int) 
     ids = sorted(old.finding_classes.keys() | new.finding_classes.keys())
     for body in CaseStream(ids, seed).bodies(count) if ids else []:
         case = Case(**body)
-        before, after = Outcome.of(old, case), Outcome.of(new, case)
-        report.new_finding += before.rejected is not None
-        report.removed_finding += after.rejected is not None
-        if before.rejected is None and after.rejected is None:
+        if any(finding not in old.finding_classes for finding in case.findings):
+            report.new_finding += 1
+        elif any(finding not in new.finding_classes for finding in case.findings):
+            report.removed_finding += 1
+        else:  # a case either side rejects (out of scope, contradictory) is compared as such
+            before, after = Outcome.of(old, case), Outcome.of(new, case)
             report.compared += 1
             if before != after:
                 report.changes.append(Change(case, before, after))

@@ -8,12 +8,23 @@ class KgError(Exception):
 
 
 class CaseError(KgError):
-    """A case was rejected: ``loc`` names the field (as in pydantic), ``message`` says what is valid."""
+    """A case was rejected: ``loc`` names the field (as in pydantic), ``message`` says what is valid.
+
+    ``problems`` lists every (loc, message) found, the first being ``loc`` and ``message``.
+    """
 
     def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
         super().__init__(f"{'.'.join(str(p) for p in loc)}: {message}")
         self.loc = loc
         self.message = message
+        self.problems: list[tuple[tuple[str | int, ...], str]] = [(loc, message)]
+
+    @classmethod
+    def of(cls, problems: list[tuple[tuple[str | int, ...], str]]) -> CaseError:
+        """One error for several problems (at least one)."""
+        error = cls(*problems[0])
+        error.problems = list(problems)
+        return error
 
 
 class OntologyError(KgError):

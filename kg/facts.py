@@ -135,37 +135,44 @@ class FactStore:
             except SyntaxError as error:
                 raise OntologyError(f"query {name}.rq: pyoxigraph cannot parse it: {error}") from error
 
-    def select(
-        self, query: str, facts: Iterable[Triple], presentations: Sequence[Node]
-    ) -> dict[Node, list[Row]]:
-        """Run ``query`` over the closed ontology plus ``facts``; its rows by ``?case``, for each
-        of ``presentations`` (empty lists included)."""
+    def select(self, query: str, facts: Iterable[Triple], presentation: Node) -> list[Row]:
+        """Run ``query`` over the closed ontology plus ``facts``; its rows for ``presentation``."""
+        return self.select_many((query,), facts, presentation)[query]
+
+    def select_many(
+        self, queries: Sequence[str], facts: Iterable[Triple], presentation: Node
+    ) -> dict[str, list[Row]]:
+        """Several queries' rows for one presentation, over the same facts (added once)."""
         quads = [ox.Quad(*map(to_oxigraph, triple)) for triple in facts]
+        found: dict[str, list[Row]] = {}
         with self._lock:
             self._runs += 1
             if self._runs % RUNS_PER_STORE == 0:
                 self._store = self._fresh_store()
             self._store.extend(quads)
             try:
-                solutions = self._store.query(self._texts[query])
-                names = [variable.value for variable in solutions.variables]
-                rows = [[from_oxigraph(solution[name]) for name in names] for solution in solutions]
+                for query in queries:
+                    found[query] = self._rows(query, presentation)
             finally:
                 for quad in quads:
                     self._store.remove(quad)
-        grouped: dict[Node, list[Row]] = {presentation: [] for presentation in presentations}
+        return found
+
+    def _rows(self, query: str, presentation: Node) -> list[Row]:
+        """The query's rows for ``presentation`` over the store as it is (its facts added)."""
+        solutions = self._store.query(self._texts[query])
+        names = [variable.value for variable in solutions.variables]
         make = _row_type(tuple(name for name in names if name != "case"))
-        case_index = names.index("case") if "case" in names else None
-        for values in rows:
-            presentation = values[case_index] if case_index is not None else None
-            if presentation not in grouped:
+        rows = []
+        for solution in solutions:
+            if "case" in names and from_oxigraph(solution["case"]) != presentation:
                 continue
             instance = make()
-            for name, value in zip(names, values, strict=True):
+            for name in names:
                 if name != "case":
-                    object.__setattr__(instance, name, value)
-            grouped[presentation].append(instance)
-        return grouped
+                    object.__setattr__(instance, name, from_oxigraph(solution[name]))
+            rows.append(instance)
+        return rows
 
     def _fresh_store(self) -> ox.Store:
         """A store holding only the closed ontology.

@@ -14,6 +14,7 @@ the closed ontology plus the case as given.
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from rdflib import RDF, Graph, Literal, URIRef
@@ -32,7 +33,7 @@ Variants = Mapping[URIRef, tuple[str, URIRef]]
 #: A query result row: rdflib's from its SPARQL, or the compiled engine's, which reads the same.
 QueryRow = ResultRow | Row
 #: The queries a presentation's evaluation (kg.recommend) reads.
-EVALUATION_QUERIES = ("urgency", "do-not-order", "recommendations", "procedure-rules")
+EVALUATION_QUERIES = ("urgency", "recommendations", "applicable")
 Measurements = Mapping[URIRef, Literal]
 
 
@@ -56,11 +57,20 @@ class Inference(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What the queries before classification find, over the closed ontology plus the case as given."""
+
+    derivations: list[QueryRow]  # derived-findings.rq: findings the measurements derive, not given
+    candidates: list[QueryRow]  # assess-next-candidates.rq
+    input_rules: list[QueryRow]  # input-rules.rq: scope and contradiction rules the case meets
+
+
 class Engine(Protocol):
     """Classifies cases and answers the case queries."""
 
-    def prepare(self, given: Findings, measurements: Measurements) -> tuple[list[QueryRow], list[QueryRow]]:
-        """The findings the measurements derive (not already given) and the assess-next candidates."""
+    def prepare(self, given: Findings, measurements: Measurements) -> Prepared:
+        """The derived findings, the assess-next candidates and the input rules the case meets."""
         ...
 
     def infer(self, findings: Findings, variants: Variants, measurements: Measurements) -> Inference:
@@ -77,8 +87,9 @@ class OwlrlEngine:
         self._queries = queries
         self._reasoner = reasoner
 
-    def prepare(self, given: Findings, measurements: Measurements) -> tuple[list[QueryRow], list[QueryRow]]:
-        """derived-findings.rq, then assess-next-candidates.rq, over the closed ontology plus the case."""
+    def prepare(self, given: Findings, measurements: Measurements) -> Prepared:
+        """derived-findings.rq, then assess-next-candidates.rq and input-rules.rq with the derived
+        findings added, over the closed ontology plus the case."""
         case = Graph()
         add_presentation(case, CASE, given, measurements)
         graph = self._closed + case
@@ -89,7 +100,11 @@ class OwlrlEngine:
             if str(row.id) not in given_ids
         ]
         add_presentation(graph, CASE, [(str(row.id), row.finding) for row in derivations])
-        return derivations, self._queries.select("assess-next-candidates", graph, case=CASE)
+        return Prepared(
+            derivations,
+            self._queries.select("assess-next-candidates", graph, case=CASE),
+            self._queries.select("input-rules", graph, case=CASE),
+        )
 
     def infer(self, findings: Findings, variants: Variants, measurements: Measurements) -> Inference:
         """One owlrl closure over the ontology, the case and its variants."""

@@ -35,6 +35,9 @@ def explain(
 ) -> list[JustificationStep]:
     """One step per (class, supporting finding): presentation classes first, then procedure rules.
 
+    A presentation class below the answer's urgency level is marked ``outranked``: it is met but
+    does not decide the answer (e.g. uncomplicated low back pain under an emergent answer).
+
     ``support_rows`` are the case's justification.rq rows (class, axiom, filler), met by the
     findings whose individuals ``finding_types`` says are of the filler; ``listed`` maps each
     presentation class at the answer's level to the procedures it recommends.
@@ -70,20 +73,22 @@ def explain(
                     urgency=str(row.urgency),
                     recommendation=recommendation(row),
                     sources=kb.sources.get(row["class"], []),
+                    outranked=int(row.rank) < urgency_rank,
                 )
             )
     for rule in applied_rules:
-        for finding, (definition, filler) in support.get(rule.applies_to, {}).items():
-            steps.append(
-                JustificationStep(
-                    finding=finding,
-                    presentation=render.name(rule.applies_to),
-                    axiom=f"{rule.label}: {axiom(finding, definition, filler, rule.applies_to)}",
-                    urgency=urgency,
-                    recommendation=rule.procedure if rule.procedure in final else None,
-                    sources=kb.sources.get(rule.rule, []),
+        for cls in rule.classes:
+            for finding, (definition, filler) in support.get(cls, {}).items():
+                steps.append(
+                    JustificationStep(
+                        finding=finding,
+                        presentation=render.name(cls),
+                        axiom=f"{rule.label}: {axiom(finding, definition, filler, cls)}",
+                        urgency=urgency,
+                        recommendation=rule.procedure if rule.procedure in final else None,
+                        sources=kb.sources.get(rule.rule, []),
+                    )
                 )
-            )
     used = {step.finding for step in steps}
     for finding in [*given, *derived_by]:
         if finding not in used:

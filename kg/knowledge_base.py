@@ -25,6 +25,7 @@ from kg.ontology import Modules, Ontology, read_modules
 from kg.queries import QueryLibrary, grouped
 from kg.reasoning import Reasoner
 from kg.recommend import Evaluation, recommend
+from kg.rulebook import RuleBook
 from kg.vocabulary import FindingInfo, ProcedureInfo
 
 log = logging.getLogger(__name__)
@@ -43,24 +44,28 @@ class Derived:
     procedures: list[ProcedureInfo]
     case_properties: dict[str, URIRef]
     sources: dict[Node, list[str]]
+    rulebook: RuleBook
 
     @classmethod
     def build(cls, modules: Modules, queries: QueryLibrary) -> Derived:
-        """Parse the modules, close the ontology with owlrl, read the vocabularies."""
+        """Parse the modules, close the ontology with owlrl, read the vocabularies and the rule data."""
         ontology = Ontology.of(modules, modules.parse())
         graph = ontology.graph
+        closed = Reasoner(graph).closure(Graph())
         findings, finding_classes = _read_findings(queries, graph)
+        sources = {
+            resource: [str(row.source) for row in rows]
+            for resource, rows in grouped(queries.select("sources", graph), "resource").items()
+        }
         return cls(
             ontology=ontology,
-            closed=Reasoner(graph).closure(Graph()),
+            closed=closed,
             findings=findings,
             finding_classes=finding_classes,
             procedures=_read_procedures(queries, graph),
             case_properties={str(field): prop for prop, field in graph.subject_objects(KG.caseField)},
-            sources={
-                resource: [str(row.source) for row in rows]
-                for resource, rows in grouped(queries.select("sources", graph), "resource").items()
-            },
+            sources=sources,
+            rulebook=RuleBook.read(queries, closed, lambda resource: sources.get(resource, [])),
         )
 
 
@@ -77,6 +82,7 @@ class KnowledgeBase:
     finding_classes: dict[str, URIRef]
     case_properties: dict[str, URIRef]
     sources: dict[Node, list[str]]
+    rulebook: RuleBook
     engines: dict[str, Engine]
     default_reasoner: str
     renderer: Renderer
@@ -91,6 +97,19 @@ class KnowledgeBase:
     def procedures_by_id(self) -> dict[str, ProcedureInfo]:
         """The procedure vocabulary by procedure ID."""
         return {procedure.id: procedure for procedure in self.procedures}
+
+    @cached_property
+    def finding_labels(self) -> dict[str, str]:
+        """Each finding's label by finding ID."""
+        return {finding.id: finding.label for finding in self.findings}
+
+    @cached_property
+    def degraded_by(self) -> list[str]:
+        """Why answers are slower than the fast path can give them (empty: they are not)."""
+        engine = self.engines.get("compiled")
+        if engine is None:
+            return [f"the compiled engine does not support {', '.join(unsupported_constructs(self.closed))}"]
+        return [f"queries/{q}.rq runs for every case: {'; '.join(r)}" for q, r in engine.unkeyed.items()]
 
     @property
     def reasoners(self) -> list[str]:
@@ -141,6 +160,7 @@ class KnowledgeBase:
             finding_classes=derived.finding_classes,
             case_properties=derived.case_properties,
             sources=derived.sources,
+            rulebook=derived.rulebook,
             engines=engines,
             default_reasoner=reasoner if reasoner in engines else "owlrl",
             renderer=Renderer(graph),

@@ -46,7 +46,8 @@ def _procedure(r: Recommendation) -> str:
 
 def _step(s: JustificationStep) -> str:
     then = f" -> {s.recommendation}" if s.recommendation else ""
-    return f"{s.finding} -> {s.presentation} -> {s.urgency}{then} ({s.axiom}){_cite(s.sources)}"
+    outranked = " (outranked)" if s.outranked else ""
+    return f"{s.finding} -> {s.presentation} -> {s.urgency}{outranked}{then} ({s.axiom}){_cite(s.sources)}"
 
 
 def _cite(sources: list[str]) -> str:

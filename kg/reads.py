@@ -221,6 +221,8 @@ class Analyzer:
             if site.variable in bound_variables(relaxation.relax_or_none(site.bgp)):
                 # solutions that leave the variable unbound did not come through this pattern
                 taken = relaxation.values_of(graph, prologue, site.group, site.variable, unbound_ok=True)
+            elif site.variable in bound_variables(relaxation.relax_or_none(site.group)):
+                taken = relaxation.values_of(graph, prologue, site.group, site.variable)
             if site.outer is not None:
                 outside = relaxation.values_of(graph, prologue, site.outer, site.variable)
                 if outside is not None:
@@ -274,7 +276,11 @@ class _Walk:
                 continue
             self.computed |= _computed_with(name, key, part)
             for graph in exists_graphs(part):
-                if isinstance(inputs, CompValue):
+                if name == "LeftJoin":
+                    # an OPTIONAL's filter is evaluated on the left and right sides joined
+                    joined = CompValue("Join", p1=node.p1, p2=node.p2)
+                    self.pattern(graph, graph, joined, bound_variables(joined))
+                elif isinstance(inputs, CompValue):
                     # the EXISTS is evaluated on the solutions of this node's input
                     group = node if name == "Filter" else inputs
                     self.pattern(graph, graph, group, bound_variables(inputs))
@@ -545,6 +551,9 @@ def bound_variables(node: object) -> frozenset[Node]:
         return bound_variables(node.p)
     if name in ("Project", "SelectQuery"):
         return bound_variables(node.p) & frozenset(node.PV)
+    if name == "values":
+        rows = [frozenset(v for v, value in row.items() if value is not None) for row in node.res]
+        return frozenset.intersection(*rows) if rows else frozenset()
     return frozenset()
 
 
@@ -612,7 +621,11 @@ def _variables_outside_exists(expression: object) -> set[Node]:
         if expression.name in ("Builtin_EXISTS", "Builtin_NOTEXISTS"):
             return set()
         return set().union(
-            *(_variables_outside_exists(child) for key, child in expression.items() if not key.startswith("_"))
+            *(
+                _variables_outside_exists(child)
+                for key, child in expression.items()
+                if not key.startswith("_")
+            )
         )
     return set()
 

@@ -2,19 +2,20 @@
 
 The case and one hypothetical variant per absent red flag are classified together by an engine
 (:mod:`kg.inference`: owlrl + SPARQL, or the compiled fast path), which gives the rows of the
-queries of ``queries/`` (urgency, recommendations, procedure rules, do-not-order advice, caveats)
-per presentation. Python only applies the generic semantics of the rule kinds the ontology
-declares (preference, substitution) and assembles the answer.
+queries of ``queries/`` per presentation: its urgency, the recommendations of its classes at that
+level, and the rules, advice and caveats that apply to it (applicable.rq). Python only applies the
+generic semantics of the rule kinds the ontology declares (prefer, substitute, qualify), the
+conditions caveats state on the final recommendations, and assembles the answer.
 """
 
 from __future__ import annotations
 
 import difflib
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from rdflib import URIRef
-from rdflib.query import ResultRow
 from rdflib.term import Node
 
 from kg.answer import Answer, Caveat, DoNotOrder, Recommendation
@@ -24,10 +25,10 @@ from kg.inference import EVALUATION_QUERIES
 from kg.justification import explain
 from kg.namespaces import CASE
 from kg.presentation import hypothesis, measurement_literal
-from kg.queries import grouped
+from kg.rulebook import Advice, ProcedureRule
 
 if TYPE_CHECKING:
-    from kg.inference import Engine, Inference
+    from kg.inference import Engine, Inference, QueryRow
     from kg.knowledge_base import KnowledgeBase
 
 
@@ -44,11 +45,11 @@ class Draft:
 
 @dataclass(frozen=True)
 class AppliedRule:
-    """A procedure rule that changed the list: its class and the procedure it put in place."""
+    """A procedure rule that changed the list: the rule, the classes it applies to, what it put in place."""
 
-    rule: URIRef
+    rule: Node
     label: str
-    applies_to: URIRef
+    classes: tuple[Node, ...]
     procedure: str
 
 
@@ -59,9 +60,10 @@ class Evaluation:
     urgency: str
     urgency_rank: int
     urgency_meaning: str
+    applicable: frozenset[Node] = frozenset()
     recommendations: list[Draft] = field(default_factory=list)
     applied_rules: list[AppliedRule] = field(default_factory=list)
-    do_not_order: dict[str, list[ResultRow]] = field(default_factory=dict)
+    do_not_order: dict[str, list[Advice]] = field(default_factory=dict)
     listed: dict[str, list[str]] = field(default_factory=dict)
 
     @property
@@ -71,20 +73,28 @@ class Evaluation:
 
 
 def recommend(kb: KnowledgeBase, case: Case, engine: Engine) -> Answer:
-    """The answer for ``case``: urgency, ordered procedures, advice and the justification."""
+    """The answer for ``case``: urgency, ordered procedures, advice and the justification.
+
+    Raises CaseError for an unknown finding, and for a case an input rule rejects (out of scope or
+    contradictory, and reaching no presentation urgent enough that it must be answered anyway).
+    """
     given = [(finding, kb.finding_classes[finding]) for finding in _given_findings(kb, case)]
     measurements = {
         kb.case_properties[name]: measurement_literal(value)
         for name, value in case.model_dump(exclude={"findings"}, exclude_none=True).items()
         if name in kb.case_properties
     }
-    derivations, candidates = engine.prepare(given, measurements)
+    prepared = engine.prepare(given, measurements)
+    derivations = prepared.derivations
     findings = given + [(str(row.id), row.finding) for row in derivations]
-    variants = {hypothesis(str(c.id)): (str(c.id), c.finding) for c in candidates}
+    candidates = list(dict.fromkeys(str(c.id) for c in prepared.candidates))
+    classes = {str(c.id): c.finding for c in prepared.candidates}
+    variants = {hypothesis(finding): (finding, classes[finding]) for finding in candidates}
     inference = engine.infer(findings, variants, measurements)
-    evaluations = _evaluations(kb, inference, [CASE, *variants])
-    main = evaluations[CASE]
-    classes = inference.rows("presentations", CASE)
+    main = _evaluations(kb, inference, [CASE])[CASE]
+    input_caveats = _input_rules(kb, prepared.input_rules, main)
+    evaluations = {CASE: main, **_evaluations(kb, inference, list(variants))}
+    presentations = inference.rows("presentations", CASE)
     procedures = kb.procedures_by_id
     recommendations = [
         Recommendation(
@@ -99,6 +109,7 @@ def recommend(kb: KnowledgeBase, case: Case, engine: Engine) -> Answer:
         )
         for d in main.recommendations
     ]
+    finding_types = inference.finding_types(CASE)
     return Answer(
         urgency=main.urgency,
         urgency_meaning=main.urgency_meaning,
@@ -107,20 +118,22 @@ def recommend(kb: KnowledgeBase, case: Case, engine: Engine) -> Answer:
         do_not_order=[
             DoNotOrder(
                 procedure=procedure,
-                reason=" ".join(dict.fromkeys(str(a.reason) for a in advice)),
-                sources=sorted({s for a in advice for s in kb.sources.get(a.advice, [])}),
+                reason=" ".join(dict.fromkeys(a.reason for a in advice)),
+                sources=sorted({s for a in advice for s in a.sources}),
             )
             for procedure, advice in main.do_not_order.items()
         ],
-        assess_next=_assess_next(inference, evaluations, [str(c.id) for c in candidates]),
-        caveats=_caveats(kb, inference, main, classes),
+        assess_next=_assess_next(
+            inference, evaluations, candidates, prepared.candidates, kb.rulebook.meeting
+        ),
+        caveats=input_caveats + _caveats(kb, main, finding_types),
         justification=explain(
             kb,
             inference.rows("justification", CASE),
-            inference.finding_types(CASE),
+            finding_types,
             given=[finding for finding, _ in given],
             derivations=derivations,
-            presentations=classes,
+            presentations=presentations,
             urgency=main.urgency,
             listed=main.listed,
             recommendations=main.recommendations,
@@ -145,14 +158,44 @@ def _given_findings(kb: KnowledgeBase, case: Case) -> list[str]:
     return list(case.findings)
 
 
+def _input_rules(kb: KnowledgeBase, rows: list[QueryRow], main: Evaluation) -> list[Caveat]:
+    """Reject the case if an input rule finds it and it reaches less than the rule's answered-from
+    urgency; else the caveats that answer it with the problems named (input-rules.rq)."""
+    rejected = [row for row in rows if main.urgency_rank < int(row.answeredFromRank)]
+    if rejected:
+        raise CaseError.of([((str(row.field),), f"{row.message} (input rule {row.id})") for row in rejected])
+    notes: dict[Node, list[QueryRow]] = defaultdict(list)
+    for row in rows:
+        if row.answeredWith is not None:
+            notes[row.answeredWith].append(row)
+    specs = kb.rulebook.caveats_by_node
+    caveats = []
+    for caveat, answered in notes.items():
+        spec = specs[caveat]
+        problems = "; ".join(str(row.note or row.message) for row in answered)
+        sources = {*spec.sources, *(s for row in answered for s in kb.sources.get(row.rule, []))}
+        caveats.append(
+            Caveat(id=spec.id, text=spec.text.replace("{problems}", problems), sources=sorted(sources))
+        )
+    return caveats
+
+
 def _assess_next(
-    inference: Inference, evaluations: dict[URIRef, Evaluation], candidates: list[str]
+    inference: Inference,
+    evaluations: dict[URIRef, Evaluation],
+    candidates: list[str],
+    candidate_rows: list[QueryRow],
+    meeting: dict[Node, frozenset[str]],
 ) -> list[str]:
-    """The candidate findings worth asking about, most urgent first.
+    """The candidate findings worth asking about, most decisive first.
 
     A candidate qualifies when adding it alone raises the urgency or changes the first procedure
     (its variant's evaluation), or when it would reach a more urgent presentation class together
-    with the other findings one class definition still lacks (assess-next-completions.rq).
+    with the other findings one class definition still lacks, when those can still be asked about
+    (assess-next-completions.rq). Order:
+    the urgency it would reach, highest first; then the findings the case's classes ask about
+    first (assess-next-priorities.rq); then by ID. A finding implying another one listed (foot
+    drop, when leg weakness is listed) is left out.
     """
     main = evaluations[CASE]
     reach: dict[str, int] = {}
@@ -161,11 +204,22 @@ def _assess_next(
         if variant.urgency_rank > main.urgency_rank or variant.first_procedure != main.first_procedure:
             reach[finding] = variant.urgency_rank
     allowed = set(candidates)
+    completions: dict[tuple[str, Node], tuple[int, set[Node]]] = {}
     for row in inference.rows("assess-next-completions", CASE):
-        finding = str(row.id)
-        if finding in allowed:
-            reach[finding] = max(reach.get(finding, 0), int(row.urgencyRank))
-    return sorted(reach, key=lambda finding: (-reach[finding], finding))
+        _, lacking = completions.setdefault((str(row.id), row.definition), (int(row.urgencyRank), set()))
+        if row.lacking is not None:
+            lacking.add(row.lacking)
+    for (finding, _), (rank, lacking) in completions.items():
+        # what the definition lacks besides this finding must still be askable
+        if finding in allowed and all(meeting.get(part, frozenset()) & allowed for part in lacking):
+            reach[finding] = max(reach.get(finding, 0), rank)
+    first = {str(row.id) for row in inference.rows("assess-next-priorities", CASE)}
+    broader: dict[str, set[str]] = defaultdict(set)
+    for row in candidate_rows:
+        if row.broader is not None:
+            broader[str(row.id)].add(str(row.broader))
+    ordered = sorted(reach, key=lambda finding: (-reach[finding], finding not in first, finding))
+    return [finding for finding in ordered if not broader[finding] & reach.keys()]
 
 
 def _evaluations(
@@ -192,54 +246,84 @@ def _evaluations(
 def _evaluate(kb: KnowledgeBase, inference: Inference, presentation: URIRef) -> Evaluation:
     """Urgency, ordered recommendations and do-not-order advice of one presentation."""
     urgency = inference.rows("urgency", presentation)[0]
+    applicable = frozenset(row.item for row in inference.rows("applicable", presentation))
     evaluation = Evaluation(
-        urgency=str(urgency.id), urgency_rank=int(urgency.rank), urgency_meaning=str(urgency.meaning)
+        urgency=str(urgency.id),
+        urgency_rank=int(urgency.rank),
+        urgency_meaning=str(urgency.meaning),
+        applicable=applicable,
     )
-    for row in inference.rows("do-not-order", presentation):
-        evaluation.do_not_order.setdefault(str(row.procedure), []).append(row)
+    for advice in kb.rulebook.advice:
+        if advice.advice in applicable:
+            evaluation.do_not_order.setdefault(advice.procedure, []).append(advice)
     rows = inference.rows("recommendations", presentation)
     for row in rows:
         evaluation.listed.setdefault(str(row.presentation), []).append(str(row.procedure))
     drafts = _drafts(kb, rows)
-    for rule_rows in grouped(inference.rows("procedure-rules", presentation), "rule").values():
-        applied = _apply_rule(kb, drafts, rule_rows)
-        if applied:
-            evaluation.applied_rules.append(applied)
+    own = {(str(row.presentation), str(row.procedure)): row for row in rows}
+    for rule in kb.rulebook.rules:
+        if rule.rule in applicable:
+            applied = _apply_rule(kb, drafts, rule, own)
+            if applied:
+                evaluation.applied_rules.append(applied)
     evaluation.recommendations = [d for d in drafts if d.procedure not in evaluation.do_not_order]
     return evaluation
 
 
-def _drafts(kb: KnowledgeBase, rows: list[ResultRow]) -> list[Draft]:
+def _drafts(kb: KnowledgeBase, rows: list[QueryRow]) -> list[Draft]:
     """Recommendation rows (already ordered) as drafts, each procedure once."""
     drafts: dict[str, Draft] = {}
     for row in rows:
-        drafts.setdefault(
-            str(row.procedure),
-            Draft(
-                procedure=str(row.procedure),
-                appropriateness=str(row.appropriateness),
-                rationale=str(row.rationale),
-                presentation=str(row.presentation),
-                sources=set(kb.sources.get(row.recommendation, [])),
-            ),
-        )
+        drafts.setdefault(str(row.procedure), _draft(kb, row))
     return list(drafts.values())
 
 
-def _apply_rule(kb: KnowledgeBase, drafts: list[Draft], rows: list[ResultRow]) -> AppliedRule | None:
+def _draft(kb: KnowledgeBase, row: QueryRow) -> Draft:
+    return Draft(
+        procedure=str(row.procedure),
+        appropriateness=str(row.appropriateness),
+        rationale=str(row.rationale),
+        presentation=str(row.presentation),
+        sources=set(kb.sources.get(row.recommendation, [])),
+    )
+
+
+Own = dict[tuple[str, str], "QueryRow"]
+
+
+def _apply_rule(kb: KnowledgeBase, drafts: list[Draft], rule: ProcedureRule, own: Own) -> AppliedRule | None:
     """Apply one procedure rule to ``drafts`` in place; what it changed, or None."""
-    first = rows[0]
-    sources = set(kb.sources.get(first.rule, []))
-    if str(first.kind) == "prefer":
-        procedure = str(first.preferred)
-        over = {str(r.over) for r in rows}
-        changed = _prefer(drafts, procedure, over, str(first.rationale), sources, _is_true(first.addIfAbsent))
-    else:
-        procedure = str(first.substitute)
+    sources = set(rule.sources)
+    if rule.kind == "prefer" and rule.preferred is not None:
+        procedure = rule.preferred
+        changed = _prefer(drafts, procedure, set(rule.over), rule.rationale, sources, rule.add_if_absent)
+    elif rule.kind == "substitute" and rule.substitute is not None:
+        procedure = rule.substitute
         changed = _substitute(
-            drafts, {str(r.replaced) for r in rows}, procedure, str(first.rationale), sources
+            drafts, set(rule.replaced), procedure, rule.rationale, sources, _rating(kb, own)
         )
-    return AppliedRule(first.rule, str(first.label), first["class"], procedure) if changed else None
+    elif rule.kind == "qualify":
+        qualified = [d for d in drafts if d.procedure in rule.qualified]
+        for draft in qualified:
+            draft.rationale = f"{draft.rationale} {rule.rationale}"
+            draft.sources |= sources
+        changed, procedure = bool(qualified), qualified[0].procedure if qualified else ""
+    else:
+        return None
+    return AppliedRule(rule.rule, rule.label, rule.classes, procedure) if changed else None
+
+
+def _rating(kb: KnowledgeBase, own: Own):
+    """The draft a substitute gets in a presentation class: its own recommendation there, else its
+    own recommendation in another class at this level (kg validate's QC flags that), else None."""
+
+    def rating(presentation: str, procedure: str) -> Draft | None:
+        row = own.get((presentation, procedure))
+        if row is None:
+            row = next((r for (_, p), r in own.items() if p == procedure), None)
+        return None if row is None else _draft(kb, row)
+
+    return rating
 
 
 def _prefer(
@@ -265,40 +349,59 @@ def _prefer(
 
 
 def _substitute(
-    drafts: list[Draft], replaced: set[str], substitute: str, rationale: str, sources: set[str]
+    drafts: list[Draft],
+    replaced: set[str],
+    substitute: str,
+    rationale: str,
+    sources: set[str],
+    rating=None,
 ) -> bool:
-    """Put ``substitute`` in the place of every listed procedure of ``replaced``, keeping one of each."""
+    """Put ``substitute`` in the place of every listed procedure of ``replaced``, keeping one of each.
+
+    The substitute keeps the place and takes its own appropriateness in the replaced one's
+    presentation class (and its own rationale after the rule's), never the replaced one's.
+    """
     if not any(d.procedure in replaced for d in drafts):
         return False
     result: list[Draft] = []
     for draft in drafts:
         if draft.procedure in replaced:
-            draft = Draft(substitute, draft.appropriateness, rationale, draft.presentation, set(sources))
+            mine = rating(draft.presentation, substitute) if rating else None
+            if mine is None:
+                draft = Draft(substitute, draft.appropriateness, rationale, draft.presentation, set(sources))
+            else:
+                draft = Draft(
+                    substitute,
+                    mine.appropriateness,
+                    f"{rationale} {mine.rationale}",
+                    draft.presentation,
+                    set(sources) | mine.sources,
+                )
         if all(kept.procedure != draft.procedure for kept in result):
             result.append(draft)
     drafts[:] = result
     return True
 
 
-def _caveats(
-    kb: KnowledgeBase, inference: Inference, main: Evaluation, presentations: list[ResultRow]
-) -> list[Caveat]:
-    """The caveats whose conditions the case and its final recommendations meet."""
-    recommended = {d.procedure for d in main.recommendations}
-    deciding = {row["class"] for row in presentations if int(row.rank) == main.urgency_rank}
+def _caveats(kb: KnowledgeBase, main: Evaluation, finding_types: dict[str, frozenset[Node]]) -> list[Caveat]:
+    """The caveats that apply to the case and whose conditions its final recommendations meet."""
+    recommended = [d.procedure for d in main.recommendations]
     caveats = []
-    for rows in grouped(inference.rows("caveats", CASE), "id").values():
-        first = rows[0]
-        required = {str(r.requiredProcedure) for r in rows if r.requiredProcedure is not None}
-        if required and not required & recommended:
+    for spec in kb.rulebook.caveats:
+        if spec.caveat not in main.applicable:
             continue
-        if _is_true(first.onlyWhenDeciding) and deciding != {first["class"]}:
+        if spec.required and not spec.required & set(recommended):
             continue
-        sources = kb.sources.get(first.caveat, [])
-        caveats.append(Caveat(id=str(first.id), text=str(first.text), sources=sources))
+        if spec.first and (not recommended or recommended[0] not in spec.first):
+            continue
+        variant = next((v for v in spec.variants if v.variant in main.applicable), None)
+        text = variant.text if variant else spec.text
+        if spec.lists_kind is not None:
+            labels = kb.finding_labels
+            named = [
+                labels.get(f, f) for f, types in sorted(finding_types.items()) if spec.lists_kind in types
+            ]
+            text = text.replace("{findings}", ", ".join(named))
+        sources = sorted({*spec.sources, *(variant.sources if variant else ())})
+        caveats.append(Caveat(id=spec.id, text=text, sources=sources))
     return caveats
-
-
-def _is_true(flag: Node | None) -> bool:
-    """Whether an optional boolean annotation (``kg:addIfAbsent``, ``kg:onlyWhenDeciding``) is set true."""
-    return flag is not None and bool(flag.toPython())

@@ -14,7 +14,11 @@ from kg.config import PROJECT_ROOT
 
 SCENARIOS = PROJECT_ROOT / "tests" / "scenarios" / "public.toml"
 """The public vignettes, as copied into the repository."""
-DERIVED = ["older-age", "severe-renal-impairment"]  # findings the contract derives from age and egfr
+DERIVED = [
+    "older-age",
+    "severe-renal-impairment",
+    "age-over-50",
+]  # findings the contract derives from age and egfr
 
 
 def load_cases(path: Path = SCENARIOS) -> list[dict]:
@@ -36,10 +40,20 @@ def check_answer(case: dict, ans: dict) -> list[str]:
         bad.append(f"first modality {first.get('modality')!r} != {e['first_modality']!r}")
     if "first_contrast" in e and first.get("contrast") != e["first_contrast"]:
         bad.append(f"first contrast {first.get('contrast')!r} != {e['first_contrast']!r}")
+    if "first_appropriateness" in e and first.get("appropriateness") != e["first_appropriateness"]:
+        bad.append(
+            f"first appropriateness {first.get('appropriateness')!r} != {e['first_appropriateness']!r}"
+        )
+    for p in e.get("recommended_includes", []):
+        if p not in ids:
+            bad.append(f"{p} not recommended")
     cav = [c.get("id") if isinstance(c, dict) else c for c in ans.get("caveats") or []]
     for c in e.get("caveats_include", []):
         if c not in cav:
             bad.append(f"caveat {c} missing")
+    for c in e.get("caveats_exclude", []):
+        if c in cav:
+            bad.append(f"caveat {c} shown")
     if e.get("no_recommendations") and recs:
         bad.append(f"expected no recommendations, got {ids}")
     for p in e.get("not_recommended", []):
@@ -52,6 +66,9 @@ def check_answer(case: dict, ans: dict) -> list[str]:
     for p in e.get("do_not_order_includes", []):
         if p not in dno:
             bad.append(f"{p} not in do_not_order")
+    for p in e.get("do_not_order_excludes", []):
+        if p in dno:
+            bad.append(f"{p} in do_not_order")
     both = set(ids) & set(dno)
     if both:
         bad.append(f"recommended and do-not-order at once: {sorted(both)}")
@@ -80,3 +97,10 @@ def check_answer(case: dict, ans: dict) -> list[str]:
 def case_body(case: dict) -> dict:
     """The case JSON of a vignette: everything but its id, note and expectations."""
     return {k: v for k, v in case.items() if k not in ("id", "note", "expect")}
+
+
+def check_status(case: dict, status: int, body: bytes) -> list[str]:
+    """A case expected to be rejected (expect.rejected = true) must get 422; any other case 200."""
+    if case["expect"].get("rejected"):
+        return [] if status == 422 else [f"expected HTTP 422 (rejected), got {status}"]
+    return [] if status == 200 else [f"HTTP {status} {body[:160]!r}"]

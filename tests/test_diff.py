@@ -17,6 +17,7 @@ from kg import diff
 from kg.bench import CaseStream
 from kg.case import Case
 from kg.config import DEFAULT_ONTOLOGY_DIR, PROJECT_ROOT, Settings
+from kg.errors import CaseError
 from kg.knowledge_base import KnowledgeBase
 from kg.ontology import read_modules
 
@@ -85,7 +86,11 @@ def report(capsys: pytest.CaptureFixture[str], settings: Settings, *argv: str | 
 
 
 def outcome(kb: KnowledgeBase, case: Case) -> dict[str, str | None]:
-    answer = kb.recommend(case)
+    """As the diff writes it: urgency and first procedure, or the rejection's message."""
+    try:
+        answer = kb.recommend(case)
+    except CaseError as error:
+        return {"rejected": error.message}
     first = answer.recommendations[0].procedure if answer.recommendations else None
     return {"urgency": answer.urgency, "first_procedure": first}
 

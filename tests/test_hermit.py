@@ -44,7 +44,7 @@ def case_findings(kb: KnowledgeBase, case: dict) -> list[tuple[str, URIRef]]:
         for name in MEASUREMENTS
         if name in case and name in kb.case_properties
     }
-    derivations, _ = kb.engines["compiled"].prepare(given, measurements)
+    derivations = kb.engines["compiled"].prepare(given, measurements).derivations
     return given + [(str(row.id), row.finding) for row in derivations]
 
 

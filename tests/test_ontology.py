@@ -20,6 +20,7 @@ CONTRACT_SNOMED = {
     "history-of-cancer": "266987004",
     "fever": "386661006",
     "immunosuppression": "38013005",
+    "diabetes-mellitus": "73211009",
 }
 CONTRACT_LOINC = {
     "mri-lumbar-without-contrast": "30679-5",
@@ -27,6 +28,7 @@ CONTRACT_LOINC = {
     "ct-lumbar-without-contrast": "30620-9",
     "ct-myelography-lumbar": "24965-6",
     "xr-lumbar": "24972-2",
+    "ct-lumbar-with-contrast": None,  # not verified (FACTS.md): left blank
 }
 
 
@@ -72,13 +74,17 @@ def test_a_missing_or_empty_folder_is_refused(tmp_path: Path) -> None:
 
 def test_findings_carry_labels_kinds_and_verified_codes(kb: KnowledgeBase) -> None:
     findings = {f.id: f for f in kb.findings}
-    assert len(findings) == 31
+    assert len(findings) == 34
     for finding in findings.values():
         assert finding.label and finding.definition and finding.kinds
     assert {i: f.snomed for i, f in findings.items() if f.snomed} == CONTRACT_SNOMED
     assert "cauda-equina-red-flag" in findings["saddle-anesthesia"].kinds
     assert "neurologic-deficit" in findings["foot-drop"].kinds
     assert findings["mri-contraindicated"].kinds == ["imaging-modifier"]
+    assert {"imaging-modifier", "infection-risk-factor"} <= set(findings["dialysis"].kinds)
+    assert {"fracture-risk", "infection-risk-factor"} <= set(findings["chronic-steroid-use"].kinds)
+    assert "presenting-complaint" in findings["leg-weakness"].kinds
+    assert "red-flag" not in findings["age-over-50"].kinds
 
 
 def test_procedures_carry_modality_contrast_radiation_and_loinc(kb: KnowledgeBase) -> None:
@@ -87,3 +93,5 @@ def test_procedures_carry_modality_contrast_radiation_and_loinc(kb: KnowledgeBas
     assert procedures["mri-lumbar-without-contrast"].radiation_level == "O"
     assert procedures["ct-myelography-lumbar"].contrast == "intrathecal"
     assert procedures["xr-lumbar"].modality == "XR"
+    contrast_ct = procedures["ct-lumbar-with-contrast"]
+    assert (contrast_ct.modality, contrast_ct.contrast, contrast_ct.radiation_level) == ("CT", "with", "☢☢☢")

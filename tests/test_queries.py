@@ -59,7 +59,9 @@ def test_severe_renal_impairment_is_derived_below_egfr_30(kb: KnowledgeBase, egf
 
 
 def test_threshold_edges(kb: KnowledgeBase) -> None:
-    assert derived(kb, age=70) == {"older-age"}
-    assert derived(kb, age=69.9) == set()
+    assert derived(kb, age=70) == {"older-age", "age-over-50"}
+    assert derived(kb, age=69.9) == {"age-over-50"}
+    assert derived(kb, age=50) == set()
+    assert derived(kb, age=50.1) == {"age-over-50"}
     assert derived(kb, egfr=30) == set()
     assert derived(kb, egfr=29.9) == {"severe-renal-impairment"}

@@ -83,7 +83,7 @@ def test_an_unknown_finding_names_itself_and_its_position(kb: KnowledgeBase) -> 
 def test_older_age_with_a_deficit_is_not_a_trial_of_therapy(kb: KnowledgeBase) -> None:
     result = answer(kb, "low-back-pain", "leg-weakness", age=80)
     assert result.urgency == "urgent"
-    assert result.derived_findings == ["older-age"]
+    assert result.derived_findings == ["age-over-50", "older-age"]
     assert "trial-of-therapy" not in [c.id for c in result.caveats]
     assert "xr-lumbar" in [d.procedure for d in result.do_not_order]
 

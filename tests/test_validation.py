@@ -215,12 +215,20 @@ def test_a_broken_vignette_is_named(tmp_path: Path) -> None:
     copy = broken_copy(tmp_path, RECOMMENDATIONS, remove=((KG["rec-cauda-equina-1"], None, None),))
     report = validate(copy)
     assert report.exit_code == 1
-    assert report.summary() == "1 violation: 1 vignette"
-    assert report.violations[0] == Violation(
-        "vignette",
-        "ces-saddle-anesthesia: "
-        "first 'mri-lumbar-without-and-with-contrast' != 'mri-lumbar-without-contrast'",
-        focus="ces-saddle-anesthesia",
+    assert report.summary() == "2 violations: 2 vignette"
+    assert report.violations == (
+        Violation(
+            "vignette",
+            "ces-saddle-anesthesia: "
+            "first 'mri-lumbar-without-and-with-contrast' != 'mri-lumbar-without-contrast'",
+            focus="ces-saddle-anesthesia",
+        ),
+        Violation(
+            "vignette",
+            "r2-teen-cauda-equina: "
+            "first 'mri-lumbar-without-and-with-contrast' != 'mri-lumbar-without-contrast'",
+            focus="r2-teen-cauda-equina",
+        ),
     )
 
 

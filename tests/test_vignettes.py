@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kg.cli import main
-from kg.vignettes import case_body, check_answer, load_cases
+from kg.vignettes import case_body, check_answer, check_status, load_cases
 
 CASES = load_cases()
 BY_ID = {case["id"]: case for case in CASES}
@@ -18,8 +18,12 @@ BY_ID = {case["id"]: case for case in CASES}
 @pytest.mark.parametrize("case", CASES, ids=list(BY_ID))
 def test_vignette_via_rest(client: TestClient, case: dict) -> None:
     response = client.post("/recommendations", json=case_body(case))
-    assert response.status_code == 200, response.text
-    assert check_answer(case, response.json()) == []
+    assert check_status(case, response.status_code, response.content) == []
+    if case["expect"].get("rejected"):
+        detail = response.json()["detail"]
+        assert detail and all("input rule" in problem["msg"] for problem in detail), detail
+    else:
+        assert check_answer(case, response.json()) == []
 
 
 @pytest.mark.usefixtures("cli_kb")
@@ -27,8 +31,14 @@ def test_vignette_via_rest(client: TestClient, case: dict) -> None:
 def test_vignette_via_cli(case: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "case.json"
     path.write_text(json.dumps(case_body(case)))
-    assert main(["recommend", "--input", str(path)]) == 0
-    assert check_answer(case, json.loads(capsys.readouterr().out)) == []
+    status = main(["recommend", "--input", str(path)])
+    output = capsys.readouterr()
+    if case["expect"].get("rejected"):
+        assert status == 2
+        assert "input rule" in output.err
+    else:
+        assert status == 0, output.err
+        assert check_answer(case, json.loads(output.out)) == []
 
 
 def test_answers_are_deterministic(client: TestClient) -> None:

@@ -47,7 +47,7 @@ def _unprocessable(items: Iterable[tuple[Loc, str, str]]) -> JSONResponse:
 
 
 async def _case_rejected(_: Request, exc: CaseError) -> JSONResponse:
-    return _unprocessable([(("body", *exc.loc), exc.message, "value_error")])
+    return _unprocessable((("body", *loc), message, "value_error") for loc, message in exc.problems)
 
 
 def _described(error: dict) -> str:

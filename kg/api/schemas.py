@@ -49,7 +49,14 @@ CASE_EXAMPLES: dict[str, dict[str, Any]] = {
 class Health(BaseModel):
     """The service is up and has loaded this ontology."""
 
-    status: Literal["ok"] = "ok"
+    status: Literal["ok", "degraded"] = Field(
+        "ok", description="ok; degraded: it answers correctly, but slower than it could (see degraded_by)."
+    )
+    degraded_by: list[str] = Field(
+        default_factory=list,
+        description="Why the service is degraded: the fast engine off, or case queries whose rows "
+        "no key covers.",
+    )
     ontology_version: str = Field(description="The content hash of the ontology being served.")
     reasoner: str = Field(description="The engine answering: compiled (the fast path) or owlrl.")
     last_reload_at: datetime | None = Field(None, description="When the last reload ran (none yet: null).")

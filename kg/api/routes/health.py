@@ -14,7 +14,10 @@ router = APIRouter(tags=["health"])
 def health(serving: ServingDep) -> Health:
     """The service is up; which ontology it answers from, with which engine, and how the last reload went."""
     kb, last = serving.knowledge_base, serving.last_reload
+    degraded_by = kb.degraded_by
     return Health(
+        status="degraded" if degraded_by else "ok",
+        degraded_by=degraded_by,
         ontology_version=kb.version,
         reasoner=kb.default_reasoner,
         last_reload_at=last and last.at,
