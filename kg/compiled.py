@@ -11,17 +11,16 @@ measurements) runs for every presentation that asks for it.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Final
 
-from rdflib import RDF, Graph, Literal, URIRef, Variable
-from rdflib.plugins.sparql import prepareQuery
+from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from kg.cache import Memo
 from kg.classifier import Classification, Classifier
 from kg.facts import FactStore, Row, Triple
-from kg.inference import Prepared
+from kg.inference import Prepared, prepare
 from kg.namespaces import CASE
 from kg.presentation import finding_instance
 from kg.reads import Analyzer, CaseVocabulary, QueryReads
@@ -110,18 +109,20 @@ class CompiledEngine:
         self,
         classifier: Classifier,
         closed: Graph,
+        store: FactStore,
         texts: Mapping[str, str],
+        case_queries: Callable[[str], bool],
         finding_classes: Iterable[Node],
         measured: Iterable[Node],
     ) -> None:
         self.classifier = classifier
-        self.store = FactStore(closed, texts)
+        self.store = store
         self.vocabulary = case_vocabulary(classifier, finding_classes, measured)
         analyzer = Analyzer(closed, self.vocabulary)
         self.keys = {
             name: QueryKey(analyzer.analyse(name, text), analyzer, classifier)
             for name, text in texts.items()
-            if name not in PREPARE_QUERIES and projects_case(text)
+            if name not in PREPARE_QUERIES and case_queries(name)
         }
         self._memo: Memo[list[Row]] = Memo(ROWS_KEPT)
 
@@ -131,16 +132,8 @@ class CompiledEngine:
         return {name: key.reads.reasons for name, key in self.keys.items() if not key.reads.keyed}
 
     def prepare(self, given: Findings, measurements: Measurements) -> Prepared:
-        """derived-findings.rq, then assess-next-candidates.rq and input-rules.rq with the derived
-        findings added, over the closed ontology plus the case."""
-        facts = asserted_facts(CASE, given, measurements)
-        given_ids = {finding for finding, _ in given}
-        derivations = [
-            row for row in self.store.select("derived-findings", facts, CASE) if str(row.id) not in given_ids
-        ]
-        facts += asserted_facts(CASE, [(str(row.id), row.finding) for row in derivations], {})
-        rows = self.store.select_many(("assess-next-candidates", "input-rules"), facts, CASE)
-        return Prepared(derivations, rows["assess-next-candidates"], rows["input-rules"])
+        """The queries before classification, over the closed ontology plus the case."""
+        return prepare(self.store, given, measurements)
 
     def infer(
         self, findings: Findings, variants: Mapping[URIRef, tuple[str, URIRef]], measurements: Measurements
@@ -204,28 +197,11 @@ class CompiledEngine:
         return facts
 
 
-def projects_case(text: str) -> bool:
-    """Whether a query selects ``?case``: a case query (the others read the ontology alone, at load)."""
-    return Variable("case") in prepareQuery(text).algebra.get("PV", [])
-
-
 def _names(rows: list[Row], presentation: Node) -> bool:
     """Whether rows name the presentation or its individuals: then they are not given to others
     (kg.reads rules that out for a keyed query; this holds the line if it ever missed a way)."""
     prefix = str(presentation)
     return any(str(value).startswith(prefix) for row in rows for value in row.asdict().values())
-
-
-def asserted_facts(presentation: URIRef, findings: Findings, measurements: Measurements) -> list[Triple]:
-    """A presentation as the case gives it, before reasoning (as kg.presentation.add_presentation)."""
-    from kg.namespaces import KG
-
-    facts: list[Triple] = [(presentation, RDF.type, KG.Presentation)]
-    for finding, cls in findings:
-        instance = finding_instance(presentation, finding)
-        facts += [(presentation, KG.hasFinding, instance), (instance, RDF.type, cls)]
-    facts += [(presentation, prop, value) for prop, value in measurements.items()]
-    return facts
 
 
 class CompiledInference:

@@ -1,10 +1,13 @@
-"""The case queries run with pyoxigraph over the closed ontology plus presentations' facts.
+"""The case queries, run with pyoxigraph: over the closed ontology plus presentations' facts, or over
+a whole closed graph.
 
 The fast path's only way to answer a query is to run it: each presentation's facts (its types,
 property values, finding individuals and measurements, as the classifier derives them) are added
-to a pyoxigraph store holding the closed ontology, the query runs, and the facts are removed.
-Blank nodes keep their rdflib identifiers, so rows name the ontology's class expressions as the
-rdflib graphs do; rows come back as :class:`Row` objects with rdflib terms, as rdflib's read.
+to a pyoxigraph store holding the closed ontology, the query runs, and the facts are removed
+(:class:`FactStore`). The owlrl engine runs the same query texts over owlrl's closure of the case
+and its variants (:class:`ClosureStore`): both engines evaluate SPARQL alike, and differ only in
+how they reason. Blank nodes keep their rdflib identifiers, so rows name the ontology's class
+expressions as the rdflib graphs do; rows come back as :class:`Row` objects with rdflib terms.
 """
 
 from __future__ import annotations
@@ -115,6 +118,39 @@ def _literal(value: str, datatype: str, language: str | None) -> Literal:
     return Literal(value, datatype=URIRef(datatype))
 
 
+def _rows_by_case(store: ox.Store, text: str) -> dict[Node | None, list[Row]]:
+    """The rows of a query, without ``?case``, grouped by it (None: a query without ``?case``)."""
+    solutions = store.query(text)
+    names = [variable.value for variable in solutions.variables]
+    make = _row_type(tuple(name for name in names if name != "case"))
+    grouped: dict[Node | None, list[Row]] = {}
+    for solution in solutions:
+        presentation = from_oxigraph(solution["case"]) if "case" in names else None
+        instance = make()
+        for name in names:
+            if name != "case":
+                object.__setattr__(instance, name, from_oxigraph(solution[name]))
+        grouped.setdefault(presentation, []).append(instance)
+    return grouped
+
+
+class ClosureStore:
+    """A whole graph (owlrl's closure of a case and its variants) and the queries' rows over it,
+    each query run once for every presentation in it."""
+
+    def __init__(self, graph: Graph, texts: Mapping[str, str]) -> None:
+        self._store = ox.Store()
+        self._store.bulk_extend(ox.Quad(*map(to_oxigraph, triple)) for triple in graph)
+        self._texts = texts
+        self._grouped: dict[str, dict[Node | None, list[Row]]] = {}
+
+    def rows(self, query: str, presentation: Node) -> list[Row]:
+        """The query's rows for ``presentation``."""
+        if query not in self._grouped:
+            self._grouped[query] = _rows_by_case(self._store, self._texts[query])
+        return self._grouped[query].get(presentation, [])
+
+
 class FactStore:
     """The closed ontology in a pyoxigraph store; queries run over it plus presentations' facts.
 
@@ -160,19 +196,8 @@ class FactStore:
 
     def _rows(self, query: str, presentation: Node) -> list[Row]:
         """The query's rows for ``presentation`` over the store as it is (its facts added)."""
-        solutions = self._store.query(self._texts[query])
-        names = [variable.value for variable in solutions.variables]
-        make = _row_type(tuple(name for name in names if name != "case"))
-        rows = []
-        for solution in solutions:
-            if "case" in names and from_oxigraph(solution["case"]) != presentation:
-                continue
-            instance = make()
-            for name in names:
-                if name != "case":
-                    object.__setattr__(instance, name, from_oxigraph(solution[name]))
-            rows.append(instance)
-        return rows
+        grouped = _rows_by_case(self._store, self._texts[query])
+        return grouped.get(presentation, grouped.get(None, []))
 
     def _fresh_store(self) -> ox.Store:
         """A store holding only the closed ontology.

@@ -1,9 +1,11 @@
 """Two engines that give the rows an answer is assembled from, the same rows.
 
 - :class:`OwlrlEngine`, the normative reference: the case as RDF, owlrl's full OWL 2 RL closure of
-  ontology + case, then the SPARQL queries of ``queries/`` with rdflib.
+  ontology + case, then the SPARQL queries of ``queries/`` over that closure.
 - :class:`~kg.compiled.CompiledEngine`, the fast path: the classifier compiled from the
-  once-closed ontology, then the same queries with pyoxigraph, their rows kept by what each reads.
+  once-closed ontology, then the same queries over its classification, their rows kept by what
+  each reads. Both run the query texts with pyoxigraph (:mod:`kg.facts`): they differ in how they
+  reason, not in how they evaluate SPARQL.
 
 A case is a set of presentations: the case itself (``CASE``) and its what-if variants, each a
 list of (finding ID, finding class); the measurements belong to the case itself. Both engines
@@ -21,10 +23,9 @@ from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.query import ResultRow
 from rdflib.term import Node
 
-from kg.facts import Row
+from kg.facts import ClosureStore, FactStore, Row, Triple
 from kg.namespaces import CASE, KG
 from kg.presentation import add_presentation, finding_id_of
-from kg.queries import QueryLibrary
 from kg.reasoning import Reasoner
 
 Findings = Sequence[tuple[str, URIRef]]
@@ -79,32 +80,38 @@ class Engine(Protocol):
         ...
 
 
-class OwlrlEngine:
-    """Full owlrl closure of ontology + case per request, then SPARQL: the normative reference."""
+def prepare(store: FactStore, given: Findings, measurements: Measurements) -> Prepared:
+    """derived-findings.rq, then assess-next-candidates.rq and input-rules.rq with the derived
+    findings added, over the closed ontology plus the case as given (both engines: no reasoning
+    over the case is involved)."""
+    facts = asserted_facts(CASE, given, measurements)
+    given_ids = {finding for finding, _ in given}
+    derivations = [
+        row for row in store.select("derived-findings", facts, CASE) if str(row.id) not in given_ids
+    ]
+    facts += asserted_facts(CASE, [(str(row.id), row.finding) for row in derivations], {})
+    rows = store.select_many(("assess-next-candidates", "input-rules"), facts, CASE)
+    return Prepared(derivations, rows["assess-next-candidates"], rows["input-rules"])
 
-    def __init__(self, closed: Graph, queries: QueryLibrary, reasoner: Reasoner) -> None:
-        self._closed = closed
-        self._queries = queries
+
+def asserted_facts(presentation: URIRef, findings: Findings, measurements: Measurements) -> list[Triple]:
+    """A presentation as the case gives it, before reasoning (as kg.presentation.add_presentation)."""
+    graph = Graph()
+    add_presentation(graph, presentation, findings, measurements)
+    return list(graph)
+
+
+class OwlrlEngine:
+    """Full owlrl closure of ontology + case per request, then the queries: the normative reference."""
+
+    def __init__(self, store: FactStore, texts: Mapping[str, str], reasoner: Reasoner) -> None:
+        self._store = store
+        self._texts = texts
         self._reasoner = reasoner
 
     def prepare(self, given: Findings, measurements: Measurements) -> Prepared:
-        """derived-findings.rq, then assess-next-candidates.rq and input-rules.rq with the derived
-        findings added, over the closed ontology plus the case."""
-        case = Graph()
-        add_presentation(case, CASE, given, measurements)
-        graph = self._closed + case
-        given_ids = {finding for finding, _ in given}
-        derivations = [
-            row
-            for row in self._queries.select("derived-findings", graph, case=CASE)
-            if str(row.id) not in given_ids
-        ]
-        add_presentation(graph, CASE, [(str(row.id), row.finding) for row in derivations])
-        return Prepared(
-            derivations,
-            self._queries.select("assess-next-candidates", graph, case=CASE),
-            self._queries.select("input-rules", graph, case=CASE),
-        )
+        """The queries before classification, over the closed ontology plus the case."""
+        return prepare(self._store, given, measurements)
 
     def infer(self, findings: Findings, variants: Variants, measurements: Measurements) -> Inference:
         """One owlrl closure over the ontology, the case and its variants."""
@@ -112,31 +119,26 @@ class OwlrlEngine:
         add_presentation(graph, CASE, findings, measurements)
         for presentation, added in variants.items():
             add_presentation(graph, presentation, [*findings, added])
-        return GraphInference(self._queries, self._reasoner.closure(graph))
+        return GraphInference(self._texts, self._reasoner.closure(graph))
 
 
 class GraphInference:
-    """Rows from SPARQL over a closed graph; queries for all presentations run once, grouped."""
+    """Rows of the queries over a closed graph, each query run once for all its presentations."""
 
-    def __init__(self, queries: QueryLibrary, graph: Graph) -> None:
-        self._queries = queries
+    def __init__(self, texts: Mapping[str, str], graph: Graph) -> None:
         self.graph = graph
-        self._grouped: dict[str, dict[Node, list[QueryRow]]] = {}
+        self._store = ClosureStore(graph, texts)
 
     def rows(self, query: str, presentation: URIRef) -> list[QueryRow]:
-        """The query's rows for ``presentation``: the case's bound, a variant's from one grouped run."""
-        if presentation == CASE:
-            return self._queries.select(query, self.graph, case=CASE)
-        if query not in self._grouped:
-            self._grouped[query] = self._queries.select_by_case(query, self.graph)
-        return self._grouped[query].get(presentation, [])
+        """The query's rows for ``presentation``."""
+        return self._store.rows(query, presentation)
 
     def key(self, presentation: URIRef, queries: Sequence[str]) -> None:
         """No sharing: each presentation is queried in its own graph."""
         return None
 
     def prefetch(self, queries: Iterable[str], presentations: Iterable[URIRef]) -> None:
-        """Nothing to do: the variants' rows come from one grouped run per query anyway."""
+        """Nothing to do: each query runs once for all presentations anyway."""
 
     def finding_types(self, presentation: URIRef) -> dict[str, frozenset[Node]]:
         """Each finding individual's types in the closure."""

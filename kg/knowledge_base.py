@@ -18,6 +18,7 @@ from kg.case import Case
 from kg.classifier import Classifier, unsupported_constructs
 from kg.compiled import CompiledEngine
 from kg.config import QUERIES_DIR, Settings
+from kg.facts import FactStore
 from kg.inference import Engine, OwlrlEngine
 from kg.justification import Renderer
 from kg.namespaces import KG
@@ -26,7 +27,7 @@ from kg.queries import QueryLibrary, grouped
 from kg.reasoning import Reasoner
 from kg.recommend import Evaluation, recommend
 from kg.rulebook import RuleBook
-from kg.vocabulary import FindingInfo, ProcedureInfo
+from kg.vocabulary import FindingInfo, InputRuleInfo, ProcedureInfo
 
 log = logging.getLogger(__name__)
 EVALUATIONS_KEPT = 1024
@@ -42,6 +43,7 @@ class Derived:
     findings: list[FindingInfo]
     finding_classes: dict[str, URIRef]
     procedures: list[ProcedureInfo]
+    input_rules: list[InputRuleInfo]
     case_properties: dict[str, URIRef]
     sources: dict[Node, list[str]]
     rulebook: RuleBook
@@ -63,6 +65,7 @@ class Derived:
             findings=findings,
             finding_classes=finding_classes,
             procedures=_read_procedures(queries, graph),
+            input_rules=_read_input_rules(queries, graph, sources),
             case_properties={str(field): prop for prop, field in graph.subject_objects(KG.caseField)},
             sources=sources,
             rulebook=RuleBook.read(queries, closed, lambda resource: sources.get(resource, [])),
@@ -79,6 +82,7 @@ class KnowledgeBase:
     reasoner: Reasoner
     findings: list[FindingInfo]
     procedures: list[ProcedureInfo]
+    input_rules: list[InputRuleInfo]
     finding_classes: dict[str, URIRef]
     case_properties: dict[str, URIRef]
     sources: dict[Node, list[str]]
@@ -137,7 +141,8 @@ class KnowledgeBase:
         derived = load_or_build(cache_dir, key, lambda: Derived.build(modules, queries))
         graph = derived.ontology.graph
         reasoning = Reasoner(graph)
-        engines: dict[str, Engine] = {"owlrl": OwlrlEngine(derived.closed, queries, reasoning)}
+        store = FactStore(derived.closed, queries.texts)
+        engines: dict[str, Engine] = {"owlrl": OwlrlEngine(store, queries.texts, reasoning)}
         unsupported = unsupported_constructs(derived.closed)
         if unsupported:
             log.warning("the compiled reasoner does not support %s: using owlrl", ", ".join(unsupported))
@@ -146,7 +151,9 @@ class KnowledgeBase:
             engines["compiled"] = CompiledEngine(
                 classifier,
                 derived.closed,
+                store,
                 queries.texts,
+                case_queries=lambda name: queries.selects(name, "case"),
                 finding_classes=_case_finding_classes(derived),
                 measured=derived.case_properties.values(),
             )
@@ -157,6 +164,7 @@ class KnowledgeBase:
             reasoner=reasoning,
             findings=derived.findings,
             procedures=derived.procedures,
+            input_rules=derived.input_rules,
             finding_classes=derived.finding_classes,
             case_properties=derived.case_properties,
             sources=derived.sources,
@@ -220,4 +228,22 @@ def _read_procedures(queries: QueryLibrary, graph: Graph) -> list[ProcedureInfo]
             loinc=str(row.loinc) if row.loinc else None,
         )
         for row in queries.select("procedures", graph)
+    ]
+
+
+def _read_input_rules(
+    queries: QueryLibrary, graph: Graph, sources: dict[Node, list[str]]
+) -> list[InputRuleInfo]:
+    """The input rules, as a client reads them."""
+    return [
+        InputRuleInfo(
+            id=str(row.id),
+            label=str(row.label),
+            field=str(row.field),
+            message=str(row.message),
+            answered_from_urgency=str(row.answeredFrom),
+            answered_with=str(row.answeredWith) if row.answeredWith else None,
+            sources=sources.get(row.rule, []),
+        )
+        for row in queries.select("input-rule-list", graph)
     ]

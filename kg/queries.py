@@ -6,7 +6,7 @@ import hashlib
 from collections import defaultdict
 from pathlib import Path
 
-from rdflib import Graph
+from rdflib import Graph, Variable
 from rdflib.plugins.sparql import prepareQuery
 from rdflib.plugins.sparql.sparql import Query
 from rdflib.query import ResultRow
@@ -33,13 +33,13 @@ class QueryLibrary:
                 raise OntologyError(f"query {path.name}: {error}") from error
         self.version = digest.hexdigest()[:16]
 
+    def selects(self, name: str, variable: str) -> bool:
+        """Whether query ``name`` selects ``?variable``."""
+        return Variable(variable) in self._queries[name].algebra.get("PV", [])
+
     def select(self, name: str, graph: Graph, **bindings: Node) -> list[ResultRow]:
         """Run query ``name`` over ``graph`` with variables bound by keyword."""
         return list(graph.query(self._queries[name], initBindings=bindings))
-
-    def select_by_case(self, name: str, graph: Graph, **bindings: Node) -> dict[Node, list[ResultRow]]:
-        """Run query ``name`` and group its rows by their ``?case``."""
-        return grouped(self.select(name, graph, **bindings), "case")
 
 
 def grouped(rows: list[ResultRow], variable: str) -> dict[Node, list[ResultRow]]:

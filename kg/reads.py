@@ -50,6 +50,8 @@ from rdflib.term import Node
 HYPOTHETICAL = URIRef("urn:kg:reads/presentation")
 #: The algebra node of a relaxed basic graph pattern, matched adaptively (:func:`_adaptive`).
 ADAPTIVE_BGP = "KgAdaptiveBGP"
+#: The algebra node of a join of relaxed parts, matched by hashing (:func:`_evaluate_hash_join`).
+HASH_JOIN = "KgHashJoin"
 #: The algebra keys that hold graph patterns (everything else of a node is an expression or data).
 PATTERN_KEYS = ("p", "p1", "p2")
 #: Operators whose solutions carry each input solution's bindings on, at most joined or filtered:
@@ -138,6 +140,9 @@ class Analyzer:
         self._queries: dict[str, tuple[Query, Counter[Node]]] = {}
         # relaxed runs by group and what of H they read: most do not depend on the values
         self.solutions: dict[tuple[int, frozenset, frozenset], list[dict[Node, Node]]] = {}
+        # the solutions of relaxed parts that read nothing of H, by part (and the aggregates relaxed)
+        self.parts: dict[tuple[int, frozenset], list[dict[Node, Node]]] = {}
+        self.always = vocabulary.certain_types(frozenset())  # the types every presentation has
         self._classes: dict[tuple[str, Values], frozenset[Node] | None] = {}
         self._graph: Graph | None = None  # the closed ontology, to which H's facts are added for a run
         self._lock = threading.Lock()
@@ -214,7 +219,7 @@ class Analyzer:
         vocabulary = self.vocabulary
         query, occurrences = self._queries[reads.name]
         prologue = query.prologue
-        relaxation = _Relaxation(self, certain, values, occurrences)
+        relaxation = _Relaxation(self, certain, values, occurrences, graph, prologue)
         found = set(reads.classes)
         for site in reads.sites:
             taken = None
@@ -352,12 +357,21 @@ class _Relaxation:
     """
 
     def __init__(
-        self, analyzer: Analyzer, certain: frozenset[Node], values: Values, occurrences: Counter[Node]
+        self,
+        analyzer: Analyzer,
+        certain: frozenset[Node],
+        values: Values,
+        occurrences: Counter[Node],
+        graph: Graph,
+        prologue: Prologue,
     ) -> None:
         self._analyzer = analyzer
         self._certain = certain
         self._values = values
         self._occurrences = occurrences
+        self._graph = graph
+        self._prologue = prologue
+        self._h_reads = 0  # patterns kept that can match H's facts, so far
         self._unreliable: set[Node] = set()
         self._read_types: set[Node] = set()  # H's types the relaxed group can read
         self._read_values: set[Node] = set()  # the value properties of H it can read
@@ -409,16 +423,21 @@ class _Relaxation:
             self._note(kept)
             return CompValue(ADAPTIVE_BGP, triples=kept, _vars=node.get("_vars", set()))
         if name == "Filter":
-            inner = self._relax(node.p)
+            inner = self._part(node.p)
             kept = [part for part in conjuncts(node.expr) if self._evaluable(part, inner)]
             return _copy(node, p=inner, expr=and_(*kept)) if kept else inner
         if name in ("Join", "Union"):
-            left, right = self._relax(node.p1), self._relax(node.p2)
+            left, right = self._part(node.p1), self._part(node.p2)
             if name == "Join" and set(_variables(node.p1)) & set(_variables(node.p2)) & self._unreliable:
                 raise Unkeyed("a join on a relaxed aggregate")
+            if name == "Join" and (_kept(left) or _kept(right)):
+                return CompValue(HASH_JOIN, p1=left, p2=right, optional=False, _vars=node.get("_vars"))
             return _copy(node, p1=left, p2=right)
         if name == "LeftJoin":
-            return _copy(node, p1=self._relax(node.p1), p2=self._relax(node.p2), expr=TrueFilter)
+            left, right = self._part(node.p1), self._part(node.p2)
+            if _kept(left) or _kept(right):
+                return CompValue(HASH_JOIN, p1=left, p2=right, optional=True, _vars=node.get("_vars"))
+            return _copy(node, p1=left, p2=right, expr=TrueFilter)
         if name in ("Minus",):
             return self._relax(node.p1)
         if name == "Slice":
@@ -434,20 +453,47 @@ class _Relaxation:
             if self._changed(node.p):  # aggregates over a relaxed group may differ from the real ones
                 self._unreliable |= {aggregate.res for aggregate in node.A}
             return _copy(node, p=inner)
-        if name in ("Project", "Distinct", "Reduced", "OrderBy", "ToMultiSet", "Group", "SelectQuery"):
+        if name == "ToMultiSet":
+            return _copy(node, p=self._part(node.p))
+        if name in ("Project", "Distinct", "Reduced", "OrderBy", "Group", "SelectQuery"):
             return _copy(node, p=self._relax(node.p))
         if name == "values":
             return node
         raise Unkeyed(name)
 
+    def _part(self, node: CompValue) -> CompValue:
+        """The relaxed ``node``, as the solutions it has when it reads nothing of H that depends on
+        H's values (a subquery, a side of a join, a filter's input; ``?case a kg:Presentation`` is the
+        same for every H): those are found once and kept. SPARQL evaluates a group bottom-up, so
+        the kept solutions join and filter as the part would."""
+        mark = self._h_reads
+        relaxed = self._relax(node)
+        if self._h_reads != mark or relaxed.name == "values":
+            return relaxed
+        if relaxed.name == ADAPTIVE_BGP and len(relaxed.triples) <= 1:
+            return relaxed
+        key = (id(node), frozenset(self._unreliable))
+        kept = self._analyzer.parts.get(key)
+        if kept is None:
+            context = QueryContext(self._graph, initBindings={})
+            context.prologue = self._prologue
+            kept = self._analyzer.parts[key] = [dict(solution) for solution in evalPart(context, relaxed)]
+        variables = set().union(*kept) if kept else set()
+        return CompValue("ToMultiSet", p=CompValue("values", res=kept, _vars=variables), _vars=variables)
+
     def _note(self, triples: list[tuple]) -> None:
         """Record what of H these kept patterns can match (the key of the relaxed run's solutions)."""
         vocabulary = self._analyzer.vocabulary
-        for _, predicate, obj in triples:
-            if predicate == RDF.type and not isinstance(obj, Variable | BNode):
+        for subject, predicate, obj in triples:
+            if not isinstance(subject, Variable | BNode):
+                continue
+            if predicate == RDF.type and obj in self._certain:
                 self._read_types.add(obj)
+                if obj not in self._analyzer.always:  # a type every presentation has reads no value
+                    self._h_reads += 1
             elif predicate in vocabulary.value_properties:
                 self._read_values.add(predicate)
+                self._h_reads += 1
 
     def _changed(self, node: object) -> bool:
         """Whether relaxing ``node`` drops anything: a pattern, a filter or a MINUS."""
@@ -531,7 +577,40 @@ def _cost(context: QueryContext, triple: tuple) -> int:
     return (20 if path else 1) + 10 * len(unbound)
 
 
+def _kept(node: CompValue) -> bool:
+    """Whether a relaxed part is solutions found once and kept (:meth:`_Relaxation._part`)."""
+    return node.name == "ToMultiSet" and node.p.name == "values"
+
+
+def _evaluate_hash_join(context: QueryContext, part: CompValue) -> Iterator[FrozenBindings]:
+    """A join (or, ``optional``, a left join without a filter) of two relaxed parts, each evaluated
+    once and matched by hashing on the variables both always bind. rdflib's lazy join evaluates
+    the right side once per left solution, which for kept solutions is quadratic in clones."""
+    if part.name != HASH_JOIN:
+        raise NotImplementedError
+    return _hash_join(context, part)
+
+
+def _hash_join(context: QueryContext, part: CompValue) -> Iterator[FrozenBindings]:
+    left = [dict(solution) for solution in evalPart(context, part.p1)]
+    right = [dict(solution) for solution in evalPart(context, part.p2)]
+    shared = set.intersection(*(set(row) for row in left + right)) if left and right else set()
+    on = sorted(shared, key=str)
+    buckets: dict[tuple, list[dict]] = {}
+    for row in right:
+        buckets.setdefault(tuple(row[v] for v in on), []).append(row)
+    for row in left:
+        matched = False
+        for other in buckets.get(tuple(row[v] for v in on), ()):
+            if all(row.get(v, value) == value for v, value in other.items()):
+                matched = True
+                yield FrozenBindings(context, {**row, **other})
+        if part.optional and not matched:
+            yield FrozenBindings(context, row)
+
+
 CUSTOM_EVALS["kg-relaxed-bgp"] = _evaluate_adaptive
+CUSTOM_EVALS["kg-hash-join"] = _evaluate_hash_join
 
 
 def bound_variables(node: object) -> frozenset[Node]:
@@ -541,9 +620,9 @@ def bound_variables(node: object) -> frozenset[Node]:
     name = node.name
     if name in ("BGP", ADAPTIVE_BGP):
         return frozenset(term for triple in node.triples for term in triple if isinstance(term, Variable))
-    if name == "Join":
+    if name == "Join" or (name == HASH_JOIN and not node.optional):
         return bound_variables(node.p1) | bound_variables(node.p2)
-    if name in ("LeftJoin", "Minus"):
+    if name in ("LeftJoin", "Minus", HASH_JOIN):
         return bound_variables(node.p1)
     if name == "Union":
         return bound_variables(node.p1) & bound_variables(node.p2)

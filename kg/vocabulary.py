@@ -24,3 +24,18 @@ class ProcedureInfo(BaseModel):
     contrast: str
     radiation_level: str
     loinc: str | None
+
+
+class InputRuleInfo(BaseModel):
+    """A scope or contradiction rule a case is checked against (FACTS.md, "Scope and contradictions").
+
+    A case the rule finds is rejected (422 naming ``field``, CLI exit 2) unless it reaches
+    ``answered_from_urgency`` or higher: then it is answered, with the ``answered_with`` caveat."""
+
+    id: str
+    label: str
+    field: str
+    message: str
+    answered_from_urgency: str
+    answered_with: str | None
+    sources: list[str]

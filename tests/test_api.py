@@ -63,6 +63,7 @@ def test_health(client: TestClient, kb: KnowledgeBase) -> None:
     assert response.status_code == 200
     assert response.json() == {
         "status": "ok",
+        "degraded_by": [],
         "ontology_version": kb.version,
         "reasoner": "compiled",
         "last_reload_at": None,

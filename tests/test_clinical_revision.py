@@ -358,6 +358,21 @@ def test_input_rules_are_data(tmp_path: Path) -> None:
     assert rejection(kb, [LOW_BACK_PAIN], age=15).problems[0][0] == ("age",)
 
 
+def test_a_client_reads_the_input_rules(client) -> None:
+    """GET /input-rules lists the rules a case is checked against, as the ontology states them."""
+    rules = {rule["id"]: rule for rule in client.get("/input-rules").json()}
+    assert {"adult-criteria", "presenting-complaint-required", "pregnancy-with-male-sex",
+            "older-age-below-threshold"} <= set(rules)  # fmt: skip
+    adult = rules["adult-criteria"]
+    assert adult["field"] == "age"
+    assert adult["answered_from_urgency"] == "urgent"
+    assert adult["answered_with"] == "check-input"
+    assert "acr-lbp-2021" in adult["sources"]
+    rejected = client.post("/recommendations", json={"findings": [LOW_BACK_PAIN], "age": 15})
+    assert rejected.status_code == 422
+    assert "adult-criteria" in rejected.text
+
+
 # --- wording ----------------------------------------------------------------------------------------
 
 

@@ -227,7 +227,7 @@ def test_the_service_reloads_when_the_folder_changes(settings: Settings, ontolog
         assert "extra.ttl" in refused["last_reload_error"]
 
 
-def wait_for(base: str, condition, seconds: float = 30.0) -> dict:
+def wait_for(base: str, condition, seconds: float = 90.0) -> dict:
     """/health once ``condition`` holds for it; fails after ``seconds``."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

@@ -1,11 +1,12 @@
-"""GET /findings and GET /procedures: the IDs a case and an answer use."""
+"""GET /findings, GET /procedures and GET /input-rules: the IDs a case and an answer use, and the
+rules a case is checked against."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
 from kg.api.deps import KnowledgeBaseDep
-from kg.vocabulary import FindingInfo, ProcedureInfo
+from kg.vocabulary import FindingInfo, InputRuleInfo, ProcedureInfo
 
 router = APIRouter(tags=["vocabulary"])
 
@@ -20,3 +21,11 @@ def list_findings(kb: KnowledgeBaseDep) -> list[FindingInfo]:
 def list_procedures(kb: KnowledgeBaseDep) -> list[ProcedureInfo]:
     """Every imaging procedure an answer may name."""
     return kb.procedures
+
+
+@router.get("/input-rules")
+def list_input_rules(kb: KnowledgeBaseDep) -> list[InputRuleInfo]:
+    """The scope and contradiction rules a case is checked against: a case a rule finds is rejected
+    (422 naming the rule's field) unless it reaches the rule's answered-from urgency; then it is
+    answered with the rule's caveat."""
+    return kb.input_rules
