@@ -48,7 +48,8 @@ from rdflib.term import Node
 
 #: The hypothetical presentation of the relaxed runs.
 HYPOTHETICAL = URIRef("urn:kg:reads/presentation")
-#: The algebra node of a relaxed basic graph pattern, matched adaptively (:func:`_adaptive`).
+#: The algebra node of a relaxed basic graph pattern, matched in an order fit for the bindings
+#: it is entered with (:func:`_order`).
 ADAPTIVE_BGP = "KgAdaptiveBGP"
 #: The algebra node of a join of relaxed parts, matched by hashing (:func:`_evaluate_hash_join`).
 HASH_JOIN = "KgHashJoin"
@@ -538,19 +539,40 @@ def _evaluate_adaptive(context: QueryContext, part: CompValue) -> Iterator[Froze
     """rdflib's evaluation of a relaxed basic graph pattern (else NotImplementedError: not ours)."""
     if part.name != ADAPTIVE_BGP:
         raise NotImplementedError
-    return _adaptive(context, list(part.triples))
+    triples = part.triples
+    bound = frozenset(
+        term for triple in triples for term in triple if _is_variable(term) and context[term] is not None
+    )
+    orders = part.setdefault("_orders", {})
+    if bound not in orders:
+        orders[bound] = _order(triples, bound)
+    return _matched(context, orders[bound])
 
 
-def _adaptive(context: QueryContext, triples: list[tuple]) -> Iterator[FrozenBindings]:
-    """A basic graph pattern matched one triple pattern at a time, each time the one with the fewest
-    unbound terms given the bindings so far (rdflib orders once, up front, and relaxed patterns
-    lose the bound terms that made that order good)."""
+def _is_variable(term: object) -> bool:
+    return isinstance(term, Variable | BNode)
+
+
+def _order(triples: list[tuple], bound: frozenset[Node]) -> list[tuple]:
+    """The triple patterns in the order they are matched, given the variables bound on entry: each
+    time the one with the fewest unbound terms given those bound so far (rdflib orders once, up
+    front, and relaxed patterns lose the bound terms that made that order good)."""
+    left, ordered, known = list(triples), [], set(bound)
+    while left:
+        chosen = min(left, key=lambda triple: _cost(triple, known))
+        left.remove(chosen)
+        ordered.append(chosen)
+        known |= {term for term in chosen if _is_variable(term)}
+    return ordered
+
+
+def _matched(context: QueryContext, triples: list[tuple]) -> Iterator[FrozenBindings]:
+    """The solutions of triple patterns matched in the order given."""
     if not triples:
         yield context.solution()
         return
-    index = min(range(len(triples)), key=lambda i: _cost(context, triples[i]))
-    subject, predicate, obj = triples[index]
-    rest = triples[:index] + triples[index + 1 :]
+    subject, predicate, obj = triples[0]
+    rest = triples[1:]
     s, p, o = context[subject], context[predicate], context[obj]
     for ts, tp, to in context.graph.triples((s, p, o)):
         child = context.push() if None in (s, p, o) else context
@@ -563,16 +585,17 @@ def _adaptive(context: QueryContext, triples: list[tuple]) -> Iterator[FrozenBin
                 child[obj] = to
         except AlreadyBound:
             continue
-        yield from _adaptive(child, rest)
+        yield from _matched(child, rest)
 
 
-def _cost(context: QueryContext, triple: tuple) -> int:
+def _cost(triple: tuple, known: set[Node]) -> int:
     subject, predicate, obj = triple
-    unbound = [term for term in triple if context[term] is None]
+    unbound = [term for term in triple if _is_variable(term) and term not in known]
     if not unbound:
         return 0
     path = isinstance(predicate, Path)
-    if context[subject] is None and context[obj] is None:
+    free = [term for term in (subject, obj) if _is_variable(term) and term not in known]
+    if len(free) == 2:
         return 10_000 if path else 1_000 + 100 * len(unbound)
     return (20 if path else 1) + 10 * len(unbound)
 
