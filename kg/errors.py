@@ -60,4 +60,5 @@ class ResultTooLarge(SparqlError):
 
 
 class QueryUnfinished(SparqlError):
-    """The query ran out of time (its worker was stopped), or no worker was free in time."""
+    """The query ran out of time (its worker was stopped), or no worker was free in time, or its worker
+    died while answering (a crash in the store): the query was not answered, the service goes on."""

@@ -270,6 +270,28 @@ def test_service_is_refused_without_any_outbound_request(client: TestClient) -> 
             listener.accept()
 
 
+@pytest.mark.parametrize("depth", [200, 5_000])
+def test_a_too_deep_query_is_refused_before_any_parser_and_the_service_goes_on(
+    client: TestClient, kb: KnowledgeBase, depth: int
+) -> None:
+    """Review: a query nested 5,000 levels deep crashed a query worker (pyoxigraph's parser) and got a 500."""
+    groups = "SELECT * WHERE " + "{" * depth + " ?s ?p ?o " + "}" * depth
+    brackets = "SELECT * WHERE { FILTER(" + "(" * depth + "1" + ")" * depth + ") }"
+    for query in (groups, brackets):
+        answer = client.get("/sparql", params={"query": query})
+        assert answer.status_code == 400
+        assert "the limit is 128" in answer.json()["detail"]
+    assert count(client.get("/sparql", params={"query": COUNT})) == len(kb.closed)
+
+
+def test_brackets_in_strings_iris_and_comments_do_not_count_as_nesting(client: TestClient) -> None:
+    deep = "{" * 300
+    parentheses = "(" * 300  # an IRI may hold parentheses, not braces
+    query = f'SELECT ?x WHERE {{ BIND("{deep}" AS ?x) FILTER(?x != <urn:x:{parentheses}>) }} # {deep}\n'
+    answer = client.get("/sparql", params={"query": query}, headers={"Accept": "text/csv"})
+    assert answer.status_code == 200, answer.text
+
+
 def test_the_word_service_elsewhere_is_no_service_clause(client: TestClient) -> None:
     query = 'SELECT ?service WHERE { BIND("SERVICE <http://x/>" AS ?service) } # SERVICE'
     answer = client.get("/sparql", params={"query": query})

@@ -57,6 +57,15 @@ def test_a_runaway_query_is_stopped_and_its_worker_replaced(workers: QueryWorker
     assert b"400" in workers.run(QueryRequest(COUNT)).body
 
 
+def test_a_worker_that_dies_mid_query_is_a_503_and_is_replaced(workers: QueryWorkers) -> None:
+    """A query nested far too deep makes pyoxigraph's parser overflow the worker's stack (the
+    endpoint refuses such queries before they get here): the service answers, a new worker serves."""
+    crash = "SELECT * WHERE " + "{" * 20_000 + " ?s ?p ?o " + "}" * 20_000
+    with pytest.raises(QueryUnfinished, match="stopped while answering"):
+        workers.run(QueryRequest(crash))
+    assert b"400" in workers.run(QueryRequest(COUNT)).body
+
+
 def test_a_closed_pool_stops_its_workers(workers: QueryWorkers) -> None:
     """Idle workers stop at once; a query that was already on its way still gets its answer (a
     request in flight when a reload swaps pools), and its worker stops after it."""

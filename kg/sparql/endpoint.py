@@ -14,7 +14,7 @@ from kg.knowledge_base import KnowledgeBase
 from kg.sparql.dataset import named_graphs, nquads
 from kg.sparql.description import service_description
 from kg.sparql.formats import Form, check_acceptable, negotiate
-from kg.sparql.protocol import READ_ONLY, is_update, refuse_service
+from kg.sparql.protocol import READ_ONLY, check_depth, is_update, refuse_service
 from kg.sparql.worker import QueryRequest, Result
 from kg.sparql.workers import Limits, QueryWorkers
 
@@ -32,6 +32,7 @@ class SparqlEndpoint:
     def query(self, knowledge_base: KnowledgeBase, request: QueryRequest) -> Result:
         """The serialized answer to ``request``; raises a SparqlError saying why there is none."""
         check_acceptable(request.accept)
+        check_depth(request.query)
         refuse_service(request.query)
         try:
             return self._workers_for(knowledge_base).run(request)

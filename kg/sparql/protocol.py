@@ -7,6 +7,7 @@ itself (``application/sparql-query``), each with ``default-graph-uri`` / ``named
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from urllib.parse import parse_qsl
 
@@ -23,6 +24,20 @@ QUERY = "application/sparql-query"
 UPDATE = "application/sparql-update"
 READ_ONLY = "this endpoint is read-only: SPARQL Update (INSERT, DELETE, LOAD, CLEAR, ...) is refused"
 NO_SERVICE = "federated queries (SERVICE) are refused: this endpoint never makes outbound requests"
+#: The deepest nesting of groups, brackets and parentheses a query may have. pyoxigraph's parser
+#: recurses per level and ends the process (a segmentation fault) a few thousand levels down;
+#: rdflib's raises RecursionError sooner. No real query comes near this.
+MAX_QUERY_DEPTH = 128
+#: What a nesting count skips (strings, long forms first; IRIs; comments), else one bracket.
+_TOKENS = re.compile(
+    r'"""(?:[^"\\]|\\.|"(?!""))*"""'
+    r"|'''(?:[^'\\]|\\.|'(?!''))*'''"
+    r'|"(?:[^"\\\n]|\\.)*"'
+    r"|'(?:[^'\\\n]|\\.)*'"
+    r'|<[^<>"{}|^`\\\x00-\x20]*>'
+    r"|#[^\n]*"
+    r"|[{}()\[\]]"
+)
 
 
 def read_request(
@@ -95,6 +110,23 @@ def _graph_iris(fields: dict[str, list[str]], name: str) -> tuple[str, ...] | No
         except ValueError as error:
             raise MalformedRequest(f"{name}: {iri!r} is not an absolute IRI ({error})") from None
     return tuple(fields[name])
+
+
+def check_depth(query: str, limit: int = MAX_QUERY_DEPTH) -> None:
+    """Raise MalformedRequest if ``query`` nests groups, brackets or parentheses deeper than ``limit``
+    (counted outside strings, IRIs and comments, before any parser sees it)."""
+    depth = 0
+    for match in _TOKENS.finditer(query):
+        token = match.group()
+        if token in ("{", "(", "["):
+            depth += 1
+            if depth > limit:
+                raise MalformedRequest(
+                    f"query: nested more than {limit} levels deep (groups, brackets and parentheses); "
+                    f"the limit is {limit}"
+                )
+        elif token in ("}", ")", "]"):
+            depth -= 1
 
 
 def refuse_service(query: str) -> None:

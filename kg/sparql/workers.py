@@ -70,6 +70,12 @@ class QueryWorkers:
                     "narrow it or add a LIMIT"
                 )
             reply: Result | SparqlError = worker.connection.recv()
+        except (EOFError, OSError):
+            self._discard(worker)
+            raise QueryUnfinished(
+                "query: its worker process stopped while answering "
+                f"(exit status {worker.process.returncode}); the query was not answered: simplify it"
+            ) from None
         except BaseException:
             self._discard(worker)
             raise
