@@ -27,6 +27,10 @@ UNION_AS_SUPERCLASS = (
     + '\nkg:Odd a owl:Class ; rdfs:label "odd" ;\n'
     + "    rdfs:subClassOf [ a owl:Class ; owl:unionOf ( kg:CaudaEquinaRedFlag kg:RedFlag ) ] .\n"
 )
+DUPLICATE_ID = (
+    NEW_RED_FLAG
+    + '\nkg:NumbBottom a owl:Class ; rdfs:label "numb bottom" ; skos:notation "saddle-anesthesia" .\n'
+)
 CASE = {"findings": ["low-back-pain", "saddle-anesthesia"], "age": 50}
 
 
@@ -72,7 +76,10 @@ def test_a_good_edit_is_served(serving: Serving, ontology: Path) -> None:
     assert "urinary-urgency" not in finding_ids(before)  # a request holding the old one is unaffected
 
 
-@pytest.mark.parametrize(("edit", "says"), [(SYNTAX_ERROR, "extra.ttl"), (UNION_AS_SUPERCLASS, "unionOf")])
+@pytest.mark.parametrize(
+    ("edit", "says"),
+    [(SYNTAX_ERROR, "extra.ttl"), (UNION_AS_SUPERCLASS, "unionOf"), (DUPLICATE_ID, "saddle-anesthesia")],
+)
 def test_a_broken_edit_never_replaces_the_last_good_version(
     serving: Serving, ontology: Path, edit: str, says: str
 ) -> None:

@@ -161,6 +161,16 @@ def test_a_recommendation_without_a_source_is_a_shacl_violation(tmp_path: Path) 
     assert report.summary() == "2 violations: 1 shacl, 1 qc:recommendation-incomplete-violation"
 
 
+def test_a_duplicate_public_id_names_both_resources(tmp_path: Path) -> None:
+    """Review: a new class with the notation "saddle-anesthesia" got "no violations", and /findings
+    then showed that ID with the new label."""
+    twin = 'kg:NumbBottom a owl:Class ; rdfs:label "numb bottom" ; skos:notation "saddle-anesthesia" .\n'
+    report = validate(broken_copy(tmp_path, TOPIC, add=twin), vignettes=None)
+    assert report.exit_code == 1
+    [violation] = of(report, "qc:duplicate-public-id-violation")
+    assert violation.message == "kg:NumbBottom: other kg:saddle-anesthesia, id saddle-anesthesia"
+
+
 def test_a_finding_without_a_definition_is_a_shacl_violation(tmp_path: Path) -> None:
     copy = broken_copy(tmp_path, TOPIC, remove=((KG.fever, SKOS.definition, None),))
     report = validate(copy, vignettes=None)

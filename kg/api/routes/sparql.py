@@ -34,7 +34,10 @@ ANSWERS: dict[int | str, dict[str, Any]] = {
         "the service description; in the format the Accept header asks for.",
         "content": {f.media_type.split(";")[0]: {} for formats in FORMATS.values() for f in formats},
     },
-    400: {"description": "A malformed query, or a protocol parameter missing, repeated or not an IRI."},
+    400: {
+        "description": "A malformed query, one nested deeper than 128 levels, or a protocol parameter "
+        "missing, repeated or not an IRI."
+    },
     403: {"description": "Update, LOAD, CLEAR or SERVICE: the endpoint is read-only and never calls out."},
     406: {"description": "No format for this kind of query matches the Accept header."},
     415: {"description": "A POST body that is neither a form nor a SPARQL query."},
