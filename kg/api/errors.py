@@ -25,6 +25,10 @@ from kg.rejection import Loc, explain
 FINDINGS_HINT = "valid finding IDs are listed at GET /findings"
 BODY_HINT = "send the case as a JSON object with Content-Type: application/json"
 
+#: The problems a 422 lists, and the characters of each location part or message.
+MAX_PROBLEMS = 20
+MAX_TEXT = 200
+
 logger = logging.getLogger(__name__)
 SPARQL_STATUS: dict[type[SparqlError], int] = {
     MalformedRequest: 400,
@@ -38,12 +42,37 @@ SPARQL_STATUS: dict[type[SparqlError], int] = {
 
 
 def _unprocessable(items: Iterable[tuple[Loc, str, str]]) -> JSONResponse:
-    """A 422 listing (loc, message, type) per rejected field; ``loc`` starts with "body"."""
-    detail = [
-        {"loc": list(loc), "msg": explain(loc[1:], msg, kind, FINDINGS_HINT), "type": kind}
-        for loc, msg, kind in items
-    ]
+    """A 422 listing (loc, message, type) per rejected field; ``loc`` starts with "body".
+
+    At most MAX_PROBLEMS are listed (a last entry says how many more there are), and each part of
+    a location or message is cut to MAX_TEXT characters: an answer never echoes a hostile body back
+    at scale."""
+    detail: list[dict] = []
+    more = 0
+    for loc, msg, kind in items:
+        if len(detail) == MAX_PROBLEMS:
+            more += 1
+            continue
+        detail.append(
+            {
+                "loc": [_cut(part) if isinstance(part, str) else part for part in loc],
+                "msg": _cut(explain(loc[1:], msg, kind, FINDINGS_HINT)),
+                "type": kind,
+            }
+        )
+    if more:
+        detail.append(
+            {
+                "loc": ["body"],
+                "msg": f"{more:,} more problems not listed; the first {MAX_PROBLEMS} are above",
+                "type": "too_many_problems",
+            }
+        )
     return JSONResponse(status_code=422, content={"detail": detail})
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= MAX_TEXT else f"{text[:MAX_TEXT]}… ({len(text):,} characters)"
 
 
 async def _case_rejected(_: Request, exc: CaseError) -> JSONResponse:

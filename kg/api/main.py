@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from kg import DISCLAIMER
 from kg.api.errors import add_error_handlers
+from kg.api.limits import BodyLimit
 from kg.api.routes import admin, health, recommendations, sparql, sparql_ui, vocabulary
 from kg.config import Settings
 from kg.knowledge_base import KnowledgeBase
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None, knowledge_base: KnowledgeBase |
         lifespan=lifespan,
     )
     add_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
     for module in (recommendations, vocabulary, health, sparql, sparql_ui, admin):
         app.include_router(module.router)
     return app

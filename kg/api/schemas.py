@@ -91,4 +91,18 @@ class ErrorBody(BaseModel):
     detail: list[ErrorItem]
 
 
-UNPROCESSABLE = {422: {"model": ErrorBody, "description": "The case was rejected; `loc` names the field."}}
+class Refusal(BaseModel):
+    """The body of a refusal that names no field: why the request was not processed."""
+
+    detail: str
+
+
+UNPROCESSABLE = {
+    408: {"model": Refusal, "description": "The body did not arrive within `KG_BODY_TIMEOUT` seconds."},
+    413: {"model": Refusal, "description": "The body is larger than `KG_MAX_BODY_BYTES`."},
+    422: {
+        "model": ErrorBody,
+        "description": "The case was rejected; `loc` names the field (the first 20 problems, then "
+        "how many more).",
+    },
+}
