@@ -19,10 +19,14 @@ class Case(BaseModel):
         max_length=100,
         description="Finding IDs (see GET /findings), at least one.",
     )
-    age: float | None = Field(default=None, ge=0, le=130, description="Age in years, 0-130.")
+    age: float | None = Field(
+        default=None, ge=0, le=130, allow_inf_nan=False, description="Age in years, 0-130."
+    )
     sex: Literal["female", "male", "other", "unknown"] | None = Field(default=None)
-    symptom_duration_weeks: float | None = Field(default=None, ge=0, le=2600)
-    egfr: float | None = Field(default=None, ge=0, le=200, description="eGFR in mL/min/1.73 m2, 0-200.")
+    symptom_duration_weeks: float | None = Field(default=None, ge=0, le=2600, allow_inf_nan=False)
+    egfr: float | None = Field(
+        default=None, ge=0, le=200, allow_inf_nan=False, description="eGFR in mL/min/1.73 m2, 0-200."
+    )
 
     @field_validator("findings")
     @classmethod

@@ -182,3 +182,15 @@ def test_app_loads_its_own_knowledge_base(kb: KnowledgeBase) -> None:
 def test_missing_ontology_stops_start_up(tmp_path: Path) -> None:
     with pytest.raises(OntologyError), TestClient(create_app(Settings(ontology_dir=tmp_path / "missing"))):
         pass
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
+@pytest.mark.parametrize("field", ["age", "egfr", "symptom_duration_weeks"])
+def test_nan_and_infinity_are_refused_as_not_finite(client: TestClient, field: str, value: str) -> None:
+    """Review: NaN and Infinity got a misleading range message."""
+    body = f'{{"findings": ["low-back-pain"], "{field}": {value}}}'
+    answer = client.post("/recommendations", content=body, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 422
+    [problem] = answer.json()["detail"]
+    assert problem["loc"] == ["body", field]
+    assert "finite number" in problem["msg"]

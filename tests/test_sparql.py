@@ -292,6 +292,25 @@ def test_brackets_in_strings_iris_and_comments_do_not_count_as_nesting(client: T
     assert answer.status_code == 200, answer.text
 
 
+@pytest.mark.parametrize("query", ["", "   \n"])
+def test_an_empty_query_is_malformed_not_an_update(client: TestClient, query: str) -> None:
+    """Review: GET /sparql?query= answered 403 "read-only" (an empty text parses as an empty update)."""
+    for answer in (
+        client.get("/sparql", params={"query": query}),
+        client.post("/sparql", data={"query": query}),
+        client.post("/sparql", content=query, headers={"Content-Type": "application/sparql-query"}),
+    ):
+        assert answer.status_code == 400
+        assert answer.json()["detail"].startswith("query: empty")
+
+
+def test_options_names_every_method(client: TestClient) -> None:
+    """Review: OPTIONS /sparql answered 405 with Allow: GET."""
+    answer = client.options("/sparql")
+    assert answer.status_code == 204
+    assert {m.strip() for m in answer.headers["allow"].split(",")} == {"GET", "POST", "OPTIONS"}
+
+
 def test_the_word_service_elsewhere_is_no_service_clause(client: TestClient) -> None:
     query = 'SELECT ?service WHERE { BIND("SERVICE <http://x/>" AS ?service) } # SERVICE'
     answer = client.get("/sparql", params={"query": query})

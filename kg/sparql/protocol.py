@@ -78,6 +78,10 @@ def read_request(
         raise MalformedRequest(f"query: missing; POST the query as {QUERY} or as the form field 'query'")
     if len(queries) > 1:
         raise MalformedRequest(f"query: given {len(queries)} times; send exactly one query")
+    if not queries[0].strip():
+        raise MalformedRequest(
+            "query: empty; send a SPARQL query (without query=, GET describes the service)"
+        )
     return QueryRequest(
         query=queries[0],
         default_graphs=_graph_iris(fields, "default-graph-uri"),

@@ -18,16 +18,20 @@ bearer = HTTPBearer(auto_error=False, description="The token in the service's KG
 def require_admin(
     serving: ServingDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> None:
-    """401 without a bearer token, 403 with a wrong one (or when the service has none set)."""
+    """403 whenever the service has no token set (admin is off, whatever the request sends); else
+    401 without a bearer token, 403 with a wrong one."""
     expected = serving.settings.admin_token
+    if expected is None:
+        raise HTTPException(
+            status_code=403,
+            detail="admin is disabled: reloads over HTTP are off, as no KG_ADMIN_TOKEN is set",
+        )
     if credentials is None:
         raise HTTPException(
             status_code=401,
             detail="Authorization: missing; send 'Authorization: Bearer <KG_ADMIN_TOKEN>'",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    if expected is None:
-        raise HTTPException(status_code=403, detail="reloads over HTTP are off: no KG_ADMIN_TOKEN is set")
     if not secrets.compare_digest(credentials.credentials.encode(), expected.encode()):
         raise HTTPException(status_code=403, detail="Authorization: wrong bearer token")
 
@@ -36,8 +40,8 @@ def require_admin(
     "/admin/reload",
     dependencies=[Depends(require_admin)],
     responses={
-        401: {"description": "No bearer token."},
-        403: {"description": "A wrong token, or the service has no KG_ADMIN_TOKEN."},
+        401: {"description": "No bearer token (the service has a KG_ADMIN_TOKEN)."},
+        403: {"description": "A wrong token, or admin is disabled: the service has no KG_ADMIN_TOKEN."},
         422: {"model": ReloadAnswer, "description": "The ontology does not load or validate: not served."},
     },
 )

@@ -122,3 +122,9 @@ def sparql_post(
 ) -> Response:
     """Run the SPARQL query POSTed as application/sparql-query, or as the form field ``query``."""
     return _operation(request, body, kb, endpoint)
+
+
+@router.options("/sparql", include_in_schema=False)
+def sparql_options() -> Response:
+    """The methods /sparql answers (a CORS preflight or a client asking)."""
+    return Response(status_code=204, headers={"Allow": "GET, POST, OPTIONS"})
