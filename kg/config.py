@@ -30,6 +30,7 @@ class Settings:
     sparql_timeout_s: float = 10.0
     sparql_max_result_bytes: int = 32_000_000
     sparql_workers: int = 2
+    sparql_queue: int = 16
     max_body_bytes: int = 262_144
     body_timeout_s: float = 10.0
     admin_token: str | None = None
@@ -39,11 +40,11 @@ class Settings:
     def from_env(cls) -> Settings:
         """``KG_ONTOLOGY_DIR`` overrides the bundled ``ontology/`` folder; ``KG_CACHE_DIR`` the cache
         folder (empty: no cache); ``KG_REASONER`` picks ``compiled`` (default) or ``owlrl``.
-        ``KG_SPARQL_TIMEOUT`` (seconds), ``KG_SPARQL_MAX_RESULT_BYTES`` and ``KG_SPARQL_WORKERS``
-        (queries run at once) bound the SPARQL endpoint. ``KG_MAX_BODY_BYTES`` and ``KG_BODY_TIMEOUT``
-        (seconds) bound every request body. ``KG_ADMIN_TOKEN`` is the bearer token of
-        ``POST /admin/reload`` (unset: reloads over HTTP are refused); ``KG_WATCH=0`` stops the service
-        from reloading the ontology folder when it changes.
+        ``KG_SPARQL_TIMEOUT`` (seconds), ``KG_SPARQL_MAX_RESULT_BYTES``, ``KG_SPARQL_WORKERS``
+        (queries run at once) and ``KG_SPARQL_QUEUE`` (queries waiting) bound the SPARQL endpoint.
+        ``KG_MAX_BODY_BYTES`` and ``KG_BODY_TIMEOUT`` (seconds) bound every request body.
+        ``KG_ADMIN_TOKEN`` is the bearer token of ``POST /admin/reload`` (unset: reloads over HTTP are
+        refused); ``KG_WATCH=0`` stops the service from reloading the ontology folder when it changes.
 
         Raises ValueError naming the variable for an unknown reasoner or a limit that is no positive number.
         """
@@ -59,6 +60,7 @@ class Settings:
             sparql_timeout_s=_positive("KG_SPARQL_TIMEOUT", float, cls.sparql_timeout_s),
             sparql_max_result_bytes=_positive("KG_SPARQL_MAX_RESULT_BYTES", int, cls.sparql_max_result_bytes),
             sparql_workers=_positive("KG_SPARQL_WORKERS", int, cls.sparql_workers),
+            sparql_queue=_positive("KG_SPARQL_QUEUE", int, cls.sparql_queue),
             max_body_bytes=_positive("KG_MAX_BODY_BYTES", int, cls.max_body_bytes),
             body_timeout_s=_positive("KG_BODY_TIMEOUT", float, cls.body_timeout_s),
             admin_token=os.environ.get("KG_ADMIN_TOKEN") or None,
@@ -74,6 +76,7 @@ class Settings:
             "KG_SPARQL_TIMEOUT": str(self.sparql_timeout_s),
             "KG_SPARQL_MAX_RESULT_BYTES": str(self.sparql_max_result_bytes),
             "KG_SPARQL_WORKERS": str(self.sparql_workers),
+            "KG_SPARQL_QUEUE": str(self.sparql_queue),
             "KG_MAX_BODY_BYTES": str(self.max_body_bytes),
             "KG_BODY_TIMEOUT": str(self.body_timeout_s),
             "KG_ADMIN_TOKEN": self.admin_token or "",

@@ -62,3 +62,12 @@ class ResultTooLarge(SparqlError):
 class QueryUnfinished(SparqlError):
     """The query ran out of time (its worker was stopped), or no worker was free in time, or its worker
     died while answering (a crash in the store): the query was not answered, the service goes on."""
+
+
+class SparqlBusy(SparqlError):
+    """The endpoint's queue is full: the query is refused at once (503 with Retry-After), so that
+    SPARQL load never holds what the clinical routes need."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from kg.api.admission import Admission
 from kg.knowledge_base import KnowledgeBase
 from kg.serving import Serving
 from kg.sparql.endpoint import SparqlEndpoint
@@ -38,3 +39,11 @@ async def get_sparql_endpoint(request: Request) -> SparqlEndpoint:
 
 
 SparqlEndpointDep = Annotated[SparqlEndpoint, Depends(get_sparql_endpoint)]
+
+
+async def get_sparql_admission(request: Request) -> Admission:
+    """The SPARQL endpoint's own queue and threads (kept apart from the clinical routes')."""
+    return request.app.state.sparql_admission
+
+
+SparqlAdmissionDep = Annotated[Admission, Depends(get_sparql_admission)]

@@ -17,6 +17,7 @@ from kg.errors import (
     QueryRefused,
     QueryUnfinished,
     ResultTooLarge,
+    SparqlBusy,
     SparqlError,
     UnsupportedMediaType,
 )
@@ -38,6 +39,7 @@ SPARQL_STATUS: dict[type[SparqlError], int] = {
     QueryFailed: 422,
     ResultTooLarge: 422,
     QueryUnfinished: 503,
+    SparqlBusy: 503,
 }
 
 
@@ -93,7 +95,8 @@ async def _request_invalid(_: Request, exc: RequestValidationError) -> JSONRespo
 
 
 async def _sparql_refused(_: Request, exc: SparqlError) -> JSONResponse:
-    return JSONResponse(status_code=SPARQL_STATUS[type(exc)], content={"detail": str(exc)})
+    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, SparqlBusy) else None
+    return JSONResponse(status_code=SPARQL_STATUS[type(exc)], content={"detail": str(exc)}, headers=headers)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from kg import DISCLAIMER
+from kg.api.admission import Admission
 from kg.api.errors import add_error_handlers
 from kg.api.limits import BodyLimit
 from kg.api.routes import admin, health, recommendations, sparql, sparql_ui, vocabulary
@@ -33,6 +34,9 @@ def create_app(settings: Settings | None = None, knowledge_base: KnowledgeBase |
         gc.freeze()
         app.state.sparql_endpoint = SparqlEndpoint(
             settings.sparql_workers, Limits(settings.sparql_timeout_s, settings.sparql_max_result_bytes)
+        )
+        app.state.sparql_admission = Admission(
+            settings.sparql_workers, settings.sparql_queue, settings.sparql_timeout_s
         )
         stop = asyncio.Event()
         watcher = asyncio.create_task(watch(serving, stop)) if settings.watch else None

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from kg.api.deps import KnowledgeBaseDep, SparqlEndpointDep
+from kg.api.deps import KnowledgeBaseDep, SparqlAdmissionDep, SparqlEndpointDep
 from kg.knowledge_base import KnowledgeBase
 from kg.sparql.endpoint import SparqlEndpoint
 from kg.sparql.formats import FORMATS
@@ -44,7 +44,10 @@ ANSWERS: dict[int | str, dict[str, Any]] = {
     422: {
         "description": "The result is larger than the configured limit, or cannot be evaluated or written."
     },
-    503: {"description": "The query ran out of time, or no query worker was free in time."},
+    503: {
+        "description": "The query ran out of time, no query worker was free in time, or the queue is "
+        "full (then at once, with Retry-After)."
+    },
 }
 
 
@@ -84,9 +87,11 @@ def _operation(request: Request, body: bytes, kb: KnowledgeBase, endpoint: Sparq
         ]
     },
 )
-def sparql_get(request: Request, kb: KnowledgeBaseDep, endpoint: SparqlEndpointDep) -> Response:
+async def sparql_get(
+    request: Request, kb: KnowledgeBaseDep, endpoint: SparqlEndpointDep, admission: SparqlAdmissionDep
+) -> Response:
     """Run the SPARQL query in ``query=``; without a query, the SPARQL service description."""
-    return _operation(request, b"", kb, endpoint)
+    return await admission.run(lambda: _operation(request, b"", kb, endpoint))
 
 
 @router.post(
@@ -114,14 +119,15 @@ def sparql_get(request: Request, kb: KnowledgeBaseDep, endpoint: SparqlEndpointD
         },
     },
 )
-def sparql_post(
+async def sparql_post(
     request: Request,
     body: Annotated[bytes, Depends(_body)],
     kb: KnowledgeBaseDep,
     endpoint: SparqlEndpointDep,
+    admission: SparqlAdmissionDep,
 ) -> Response:
     """Run the SPARQL query POSTed as application/sparql-query, or as the form field ``query``."""
-    return _operation(request, body, kb, endpoint)
+    return await admission.run(lambda: _operation(request, body, kb, endpoint))
 
 
 @router.options("/sparql", include_in_schema=False)
