@@ -613,7 +613,7 @@ def cold_start_s(settings: Settings, bodies: list[dict[str, Any]]) -> float:
         warming = answer_in_new_process(env, bodies[0])
         progress(f"cold start: {warming:.2f} s building the cache")
         times = [answer_in_new_process(env, body) for body in bodies[1:]]
-        if len(list(Path(cache).glob("*.pickle"))) > 1:
+        if len(list(Path(cache).glob("*.json"))) > 1:
             progress("warning: kg's code changed during the cold start runs, so a run rebuilt the cache")
     return statistics.median(times)
 

@@ -1,47 +1,139 @@
-"""An on-disk cache of what loading derives from the ontology, keyed by content hash."""
+"""An on-disk cache of the graphs loading derives from the ontology (owlrl's closure above all),
+keyed by content hash.
+
+An entry is two files: ``KEY.nq``, the graphs as N-Quads (one named graph each, so blank nodes
+shared between them stay shared), and ``KEY.json``, its header: the format, the key, the kg
+version that wrote it and the SHA-256 of the N-Quads. Neither can run code when read (unlike a
+pickle), and an entry is used only if its header names the key asked for and the N-Quads hash to
+what the header says: a truncated, edited, foreign or misplaced entry is rebuilt, never served.
+Writing is atomic (a temporary file, then a rename); temporary files left by a crash and all but
+the newest ``ENTRIES_KEPT`` entries are removed when an entry is written.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
-import pickle
 import tempfile
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable, Mapping
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Generic, TypeVar
+from urllib.parse import quote, unquote
 
-T = TypeVar("T")
+from rdflib import Dataset, Graph, URIRef
+
 V = TypeVar("V")
 log = logging.getLogger(__name__)
+#: The layout of an entry; an entry of another format is rebuilt.
+FORMAT = 1
+#: Entries kept in a cache folder (the newest by modification time).
+ENTRIES_KEPT = 8
+#: Temporary files older than this (seconds) are left over from a crash.
+STALE_TEMPORARY_S = 3600.0
+GRAPH_PREFIX = "urn:kg:cache:graph:"
 
 
-def load_or_build(directory: Path | None, key: str, build: Callable[[], T]) -> T:
-    """The value cached under ``key`` in ``directory``, or ``build()``'s, stored there for next time.
-
-    Without a directory nothing is cached. A missing, unreadable or stale entry is rebuilt; a
-    directory that cannot be written only costs the next start the build.
-    """
+def load_graphs(directory: Path | None, key: str) -> dict[str, Graph] | None:
+    """The graphs cached under ``key`` by name, or None: no folder, no entry, or one that fails a check."""
     if directory is None:
-        return build()
-    path = directory / f"{key}.pickle"
+        return None
+    header_path, data_path = _paths(directory, key)
     try:
-        with path.open("rb") as file:
-            return pickle.load(file)
+        header = json.loads(header_path.read_text())
+        data = data_path.read_bytes()
     except FileNotFoundError:
-        pass
-    except Exception as error:  # a truncated or foreign file: rebuild it
-        log.warning("ignoring unreadable cache entry %s: %s", path, error)
-    value = build()
+        return None
+    except (OSError, ValueError) as error:
+        log.warning("ignoring unreadable cache entry %s: %s", header_path, error)
+        return None
+    expected = {"format": FORMAT, "key": key, "kg": package_version("kg")}
+    if not isinstance(header, dict) or any(header.get(name) != value for name, value in expected.items()):
+        log.warning("ignoring cache entry %s: it was written for another key, format or version", header_path)
+        return None
+    if header.get("sha256") != hashlib.sha256(data).hexdigest():
+        log.warning("ignoring cache entry %s: its content does not match its header", data_path)
+        return None
+    try:
+        dataset = Dataset()
+        dataset.parse(data=data, format="nquads")
+    except Exception as error:  # rdflib raises several types for bad N-Quads
+        log.warning("ignoring unparsable cache entry %s: %s", data_path, error)
+        return None
+    graphs: dict[str, Graph] = {name: Graph() for name in header.get("graphs", [])}
+    for context in dataset.contexts():
+        name = str(context.identifier)
+        if name.startswith(GRAPH_PREFIX):
+            graph = graphs.setdefault(unquote(name.removeprefix(GRAPH_PREFIX)), Graph())
+            for triple in context:
+                graph.add(triple)
+    return graphs
+
+
+def store_graphs(directory: Path | None, key: str, graphs: Mapping[str, Graph]) -> None:
+    """Cache ``graphs`` under ``key``; a folder that cannot be written only costs the next start a build."""
+    if directory is None:
+        return
+    dataset = Dataset()
+    for name, graph in graphs.items():
+        named = dataset.graph(URIRef(GRAPH_PREFIX + quote(name, safe="")))
+        for triple in graph:
+            named.add(triple)
+    data = dataset.serialize(format="nquads", encoding="utf-8")
+    header = {
+        "format": FORMAT,
+        "key": key,
+        "kg": package_version("kg"),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "graphs": list(graphs),
+    }
+    header_path, data_path = _paths(directory, key)
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=directory, suffix=".tmp", delete=False) as file:
-            pickle.dump(value, file, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(file.name, path)
+        _write(data_path, data)
+        _write(header_path, json.dumps(header, indent=1).encode())
+        _tidy(directory)
     except OSError as error:
-        log.warning("cannot write the cache entry %s: %s", path, error)
-    return value
+        log.warning("cannot write the cache entry %s: %s", header_path, error)
+
+
+def _paths(directory: Path, key: str) -> tuple[Path, Path]:
+    return directory / f"{key}.json", directory / f"{key}.nq"
+
+
+def _write(path: Path, data: bytes) -> None:
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix="kg-", suffix=".tmp", delete=False) as file:
+        file.write(data)
+    os.replace(file.name, path)
+
+
+def _tidy(directory: Path) -> None:
+    """Remove crashed writers' temporary files, and all but the newest ENTRIES_KEPT entries."""
+    now = time.time()
+    for temporary in directory.glob("kg-*.tmp"):
+        try:
+            if now - temporary.stat().st_mtime > STALE_TEMPORARY_S:
+                temporary.unlink()
+        except OSError:
+            pass
+    headers = sorted(directory.glob("*.json"), key=_modified, reverse=True)
+    for header in headers[ENTRIES_KEPT:]:
+        for path in (header, header.with_suffix(".nq")):
+            path.unlink(missing_ok=True)
+    for leftover in directory.glob("*.pickle"):  # the format before this one
+        leftover.unlink(missing_ok=True)
+
+
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 class Memo(Generic[V]):

@@ -13,7 +13,7 @@ from rdflib import Graph, URIRef
 from rdflib.term import Node
 
 from kg.answer import Answer
-from kg.cache import Memo, load_or_build
+from kg.cache import Memo, load_graphs, store_graphs
 from kg.case import Case
 from kg.classifier import Classifier, unsupported_constructs
 from kg.compiled import CompiledEngine
@@ -31,12 +31,15 @@ from kg.vocabulary import FindingInfo, InputRuleInfo, ProcedureInfo
 
 log = logging.getLogger(__name__)
 EVALUATIONS_KEPT = 1024
+#: The names of the cached graphs: each module's asserted graph, and owlrl's closure of them all.
+MODULE_GRAPH = "module/"
+CLOSURE_GRAPH = "closure"
 CODE_DIR = Path(__file__).resolve().parent
 
 
 @dataclass(frozen=True)
 class Derived:
-    """What loading derives from the modules and queries; cached on disk by their content hash."""
+    """What loading derives from the modules and queries (their graphs cached on disk by content hash)."""
 
     ontology: Ontology
     closed: Graph
@@ -49,11 +52,22 @@ class Derived:
     rulebook: RuleBook
 
     @classmethod
-    def build(cls, modules: Modules, queries: QueryLibrary) -> Derived:
-        """Parse the modules, close the ontology with owlrl, read the vocabularies and the rule data."""
-        ontology = Ontology.of(modules, modules.parse())
+    def build(cls, modules: Modules, queries: QueryLibrary, cache_dir: Path | None) -> Derived:
+        """Parse the modules and close the ontology with owlrl, unless ``cache_dir`` holds both for
+        this content; then read the vocabularies and the rule data."""
+        key = _cache_key(modules, queries)
+        cached = load_graphs(cache_dir, key)
+        expected = {*(MODULE_GRAPH + name for name in modules.files), CLOSURE_GRAPH}
+        if cached is not None and set(cached) == expected:
+            module_graphs = {name: cached[MODULE_GRAPH + name] for name in modules.files}
+            ontology = Ontology.of(modules, module_graphs)
+            closed = cached[CLOSURE_GRAPH]
+        else:
+            ontology = Ontology.of(modules, modules.parse())
+            closed = Reasoner(ontology.graph).closure(Graph())
+            graphs = {MODULE_GRAPH + name: graph for name, graph in ontology.module_graphs.items()}
+            store_graphs(cache_dir, key, {**graphs, CLOSURE_GRAPH: closed})
         graph = ontology.graph
-        closed = Reasoner(graph).closure(Graph())
         findings, finding_classes = _read_findings(queries, graph)
         sources = {
             resource: [str(row.source) for row in rows]
@@ -137,8 +151,7 @@ class KnowledgeBase:
         """
         modules = read_modules(ontology_dir)
         queries = QueryLibrary(queries_dir)
-        key = _cache_key(modules, queries)
-        derived = load_or_build(cache_dir, key, lambda: Derived.build(modules, queries))
+        derived = Derived.build(modules, queries, cache_dir)
         graph = derived.ontology.graph
         reasoning = Reasoner(graph)
         store = FactStore(derived.closed, queries.texts)
