@@ -26,9 +26,11 @@ from kg.rejection import Loc, explain
 FINDINGS_HINT = "valid finding IDs are listed at GET /findings"
 BODY_HINT = "send the case as a JSON object with Content-Type: application/json"
 
-#: The problems a 422 lists, and the characters of each location part or message.
+#: The problems a 422 lists; the characters kept of each location part (a key may be the client's
+#: own, of any length) and of each message (kg's own words, with at most a bounded finding ID).
 MAX_PROBLEMS = 20
-MAX_TEXT = 200
+MAX_LOC_TEXT = 200
+MAX_MESSAGE = 1_000
 
 logger = logging.getLogger(__name__)
 SPARQL_STATUS: dict[type[SparqlError], int] = {
@@ -47,8 +49,8 @@ def _unprocessable(items: Iterable[tuple[Loc, str, str]]) -> JSONResponse:
     """A 422 listing (loc, message, type) per rejected field; ``loc`` starts with "body".
 
     At most MAX_PROBLEMS are listed (a last entry says how many more there are), and each part of
-    a location or message is cut to MAX_TEXT characters: an answer never echoes a hostile body back
-    at scale."""
+    a location or message is cut (MAX_LOC_TEXT, MAX_MESSAGE characters): an answer never echoes a
+    hostile body back at scale."""
     detail: list[dict] = []
     more = 0
     for loc, msg, kind in items:
@@ -57,8 +59,8 @@ def _unprocessable(items: Iterable[tuple[Loc, str, str]]) -> JSONResponse:
             continue
         detail.append(
             {
-                "loc": [_cut(part) if isinstance(part, str) else part for part in loc],
-                "msg": _cut(explain(loc[1:], msg, kind, FINDINGS_HINT)),
+                "loc": [_cut(part, MAX_LOC_TEXT) if isinstance(part, str) else part for part in loc],
+                "msg": _cut(explain(loc[1:], msg, kind, FINDINGS_HINT), MAX_MESSAGE),
                 "type": kind,
             }
         )
@@ -73,8 +75,8 @@ def _unprocessable(items: Iterable[tuple[Loc, str, str]]) -> JSONResponse:
     return JSONResponse(status_code=422, content={"detail": detail})
 
 
-def _cut(text: str) -> str:
-    return text if len(text) <= MAX_TEXT else f"{text[:MAX_TEXT]}… ({len(text):,} characters)"
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
 
 
 async def _case_rejected(_: Request, exc: CaseError) -> JSONResponse:
