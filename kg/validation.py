@@ -441,6 +441,12 @@ def _module_of(
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``kg validate``."""
+    parser.add_argument(
+        "folder",
+        nargs="?",
+        type=Path,
+        help="the ontology folder to validate (default: KG_ONTOLOGY_DIR, else the bundled ontology/)",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
     vignettes = parser.add_mutually_exclusive_group()
     vignettes.add_argument(
@@ -454,9 +460,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    """Validate ``settings.ontology_dir`` and print the report; 0 clean, 1 violations, 2 could not run."""
+    """Validate the folder given (else ``settings.ontology_dir``) and print the report; 0 clean,
+    1 violations, 2 could not run."""
     report = validate(
-        settings.ontology_dir,
+        args.folder or settings.ontology_dir,
         vignettes=None if args.no_vignettes else args.vignettes,
         cache_dir=settings.cache_dir,
     )

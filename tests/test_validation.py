@@ -254,6 +254,9 @@ def test_a_missing_folder_cannot_be_validated(tmp_path: Path, capsys: pytest.Cap
     assert report.summary() == f"could not validate: ontology folder {missing} does not exist"
     assert run(parse_args("--json"), Settings(ontology_dir=missing)) == 2
     assert json.loads(capsys.readouterr().out)["error"] == f"ontology folder {missing} does not exist"
+    # the folder argument wins over the setting
+    assert run(parse_args(str(missing), "--json"), Settings(ontology_dir=DEFAULT_ONTOLOGY_DIR)) == 2
+    assert json.loads(capsys.readouterr().out)["error"] == f"ontology folder {missing} does not exist"
 
 
 def test_the_readable_report_groups_violations_by_check() -> None:
