@@ -13,7 +13,7 @@ from kg import DISCLAIMER
 from kg.api.admission import Admission
 from kg.api.errors import add_error_handlers
 from kg.api.limits import BodyLimit
-from kg.api.routes import admin, health, recommendations, sparql, sparql_ui, vocabulary
+from kg.api.routes import admin, docs, health, recommendations, sparql, sparql_ui, vocabulary
 from kg.config import Settings
 from kg.knowledge_base import KnowledgeBase
 from kg.serving import Serving, watch
@@ -51,9 +51,11 @@ def create_app(settings: Settings | None = None, knowledge_base: KnowledgeBase |
         summary="Imaging for low back pain: justified recommendations from an OWL 2 RL knowledge graph.",
         description=f"**{DISCLAIMER}**",
         lifespan=lifespan,
+        docs_url=None,  # served by kg.api.routes.docs, from vendored assets
+        redoc_url=None,
     )
     add_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
-    for module in (recommendations, vocabulary, health, sparql, sparql_ui, admin):
+    for module in (recommendations, vocabulary, health, sparql, sparql_ui, admin, docs):
         app.include_router(module.router)
     return app
