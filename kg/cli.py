@@ -87,7 +87,7 @@ def _findings(_: argparse.Namespace, settings: Settings) -> int:
 
 def _dump(args: argparse.Namespace, settings: Settings) -> int:
     kb = KnowledgeBase.from_settings(settings)
-    data = nquads(kb.ontology, kb.closed)
+    data = nquads(kb.ontology, kb.closed, canonical=True)
     if args.output == "-":
         sys.stdout.buffer.write(data)
         return 0
