@@ -304,6 +304,13 @@ def test_an_empty_query_is_malformed_not_an_update(client: TestClient, query: st
         assert answer.json()["detail"].startswith("query: empty")
 
 
+def test_graph_parameters_are_checked_without_a_query_too(client: TestClient) -> None:
+    """schemathesis: GET /sparql?named-graph-uri=false answered 200 (the service description)."""
+    answer = client.get("/sparql", params={"named-graph-uri": "false"})
+    assert answer.status_code == 400
+    assert "named-graph-uri" in answer.json()["detail"]
+
+
 def test_options_names_every_method(client: TestClient) -> None:
     """Review: OPTIONS /sparql answered 405 with Allow: GET."""
     answer = client.options("/sparql")

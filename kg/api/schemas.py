@@ -98,6 +98,7 @@ class Refusal(BaseModel):
 
 
 UNPROCESSABLE = {
+    400: {"model": Refusal, "description": "The body cannot be read as JSON text (e.g. it is not UTF-8)."},
     408: {"model": Refusal, "description": "The body did not arrive within `KG_BODY_TIMEOUT` seconds."},
     413: {"model": Refusal, "description": "The body is larger than `KG_MAX_BODY_BYTES`."},
     422: {

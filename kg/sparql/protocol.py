@@ -72,6 +72,8 @@ def read_request(
     if "update" in fields:
         raise QueryRefused(READ_ONLY)
     queries = fields.get("query", [])
+    default_graphs = _graph_iris(fields, "default-graph-uri")
+    named_graphs = _graph_iris(fields, "named-graph-uri")
     if not queries:
         if method == "GET":
             return None
@@ -84,8 +86,8 @@ def read_request(
         )
     return QueryRequest(
         query=queries[0],
-        default_graphs=_graph_iris(fields, "default-graph-uri"),
-        named_graphs=_graph_iris(fields, "named-graph-uri"),
+        default_graphs=default_graphs,
+        named_graphs=named_graphs,
         accept=accept,
     )
 
