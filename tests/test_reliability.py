@@ -111,3 +111,41 @@ def rss_mb() -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise AssertionError("no VmRSS in /proc/self/status")
+
+
+def test_hostile_requests_to_a_real_server_are_refused_at_once_and_it_goes_on() -> None:
+    """An oversized body (declared, and streamed without a length), thousands of unknown keys, a
+    query nested 5,000 levels deep: each refused with its documented 4xx, quickly, and the server
+    then answers as before."""
+    settings = replace(Settings(), watch=False)
+    with bench.served("kg.api.main:create_app", 1, bench.server_env(settings)) as port:
+        base = f"http://{bench.HOST}:{port}"
+        with httpx.Client(base_url=base, timeout=30) as client:
+            before = client.post("/recommendations", json=CASE).json()
+            big = b'{"findings": ["low-back-pain"]' + b" " * 12_000_000 + b"}"
+            start = time.perf_counter()
+            answer = client.post(
+                "/recommendations", content=big, headers={"Content-Type": "application/json"}
+            )
+            assert answer.status_code == 413 and "KG_MAX_BODY_BYTES" in answer.json()["detail"]
+
+            def streamed():
+                yield b'{"findings": ["low-back-pain"]'
+                for _ in range(12_000):
+                    yield b" " * 1_000
+
+            answer = client.post(
+                "/recommendations", content=streamed(), headers={"Content-Type": "application/json"}
+            )
+            assert answer.status_code == 413
+            keys = {**CASE, **{f"k{i}": i for i in range(20_000)}}
+            answer = client.post("/recommendations", json=keys)
+            assert answer.status_code in (413, 422) and len(answer.content) < 10_000
+            deep = "SELECT * WHERE " + "{" * 5_000 + " ?s ?p ?o " + "}" * 5_000
+            answer = client.post(
+                "/sparql", content=deep, headers={"Content-Type": "application/sparql-query"}
+            )
+            assert answer.status_code == 400 and "the limit is 128" in answer.json()["detail"]
+            assert time.perf_counter() - start < 20
+            assert client.get("/health").json()["status"] == "ok"
+            assert client.post("/recommendations", json=CASE).json() == before
