@@ -20,7 +20,7 @@ from rdflib.term import Node
 from kg.cache import Memo
 from kg.classifier import Classification, Classifier
 from kg.facts import FactStore, Row, Triple
-from kg.inference import Prepared, prepare
+from kg.inference import PREPARE_QUERIES, Prepared, prepare
 from kg.namespaces import CASE
 from kg.presentation import finding_instance
 from kg.reads import Analyzer, CaseVocabulary, QueryReads
@@ -30,8 +30,6 @@ Measurements = Mapping[URIRef, Literal]
 #: Row lists kept, by query and key (most recently used). applicable.rq alone takes about 12,000
 #: keys over 10,000 random cases; 8,192 in all made a quarter of the case's rows a miss again.
 ROWS_KEPT = 32_768
-#: The queries the engine runs before classifying: over the closed ontology plus the case as given.
-PREPARE_QUERIES = ("derived-findings", "assess-next-candidates", "input-rules")
 _UNSEEN: Final = object()
 
 

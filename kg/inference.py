@@ -80,6 +80,10 @@ class Engine(Protocol):
         ...
 
 
+#: The queries :func:`prepare` runs before classifying, over the closed ontology plus the case as given.
+PREPARE_QUERIES = ("derived-findings", "assess-next-candidates", "input-rules")
+
+
 def prepare(store: FactStore, given: Findings, measurements: Measurements) -> Prepared:
     """derived-findings.rq, then assess-next-candidates.rq and input-rules.rq with the derived
     findings added, over the closed ontology plus the case as given (both engines: no reasoning
@@ -90,7 +94,7 @@ def prepare(store: FactStore, given: Findings, measurements: Measurements) -> Pr
         row for row in store.select("derived-findings", facts, CASE) if str(row.id) not in given_ids
     ]
     facts += asserted_facts(CASE, [(str(row.id), row.finding) for row in derivations], {})
-    rows = store.select_many(("assess-next-candidates", "input-rules"), facts, CASE)
+    rows = store.select_many(PREPARE_QUERIES[1:], facts, CASE)
     return Prepared(derivations, rows["assess-next-candidates"], rows["input-rules"])
 
 

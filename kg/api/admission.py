@@ -32,11 +32,6 @@ class Admission:
         self._wait_s = wait_s
         self._inside = 0  # admitted requests, queued or running (read and written on the event loop only)
 
-    @property
-    def inside(self) -> int:
-        """The requests admitted now, queued or running."""
-        return self._inside
-
     async def run(self, call: Callable[[], T]) -> T:
         """``call()``'s result, run on one of this gate's threads; raises SparqlBusy when full, or
         QueryUnfinished when no turn came within the wait."""
