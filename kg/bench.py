@@ -303,6 +303,15 @@ def server_env(settings: Settings) -> dict[str, str]:
 def served(factory: str, workers: int, env: dict[str, str]) -> Iterator[int]:
     """Run ``uvicorn --factory`` the way ``kg serve`` serves (default loop, protocol and access log),
     until every worker has started; yield its port, then stop it and its workers."""
+    with served_process(factory, workers, env) as (port, _):
+        yield port
+
+
+@contextmanager
+def served_process(
+    factory: str, workers: int, env: dict[str, str]
+) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """:func:`served`, yielding the server process too (with one worker, the process that serves)."""
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "--factory", factory]
     command += ["--host", HOST, "--port", str(port), "--workers", str(workers)]
@@ -312,7 +321,7 @@ def served(factory: str, workers: int, env: dict[str, str]) -> Iterator[int]:
         )
         try:
             _wait_started(server, log, workers)
-            yield port
+            yield port, server
         finally:
             _stop(server)
 

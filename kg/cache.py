@@ -3,7 +3,8 @@ keyed by content hash.
 
 An entry is two files: ``KEY.nq``, the graphs as N-Quads (one named graph each, so blank nodes
 shared between them stay shared), and ``KEY.json``, its header: the format, the key, the kg
-version that wrote it and the SHA-256 of the N-Quads. Neither can run code when read (unlike a
+version that wrote it, JSON tables derived with the graphs (e.g. what each case query reads,
+:mod:`kg.reads`) and the SHA-256 of the N-Quads and the tables. Neither can run code when read (unlike a
 pickle), and an entry is used only if its header names the key asked for and the N-Quads hash to
 what the header says: a truncated, edited, foreign or misplaced entry is rebuilt, never served.
 Writing is atomic (a temporary file, then a rename); temporary files left by a crash and all but
@@ -21,6 +22,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -35,7 +37,7 @@ from kg.facts import from_oxigraph
 V = TypeVar("V")
 log = logging.getLogger(__name__)
 #: The layout of an entry; an entry of another format is rebuilt.
-FORMAT = 1
+FORMAT = 2
 #: Entries kept in a cache folder (the newest by modification time).
 ENTRIES_KEPT = 8
 #: Temporary files older than this (seconds) are left over from a crash.
@@ -44,8 +46,22 @@ GRAPH_PREFIX = "urn:kg:cache:graph:"
 XSD_STRING_LITERAL = b'"^^<http://www.w3.org/2001/XMLSchema#string>'
 
 
+@dataclass(frozen=True)
+class Entry:
+    """A cache entry: the graphs by name and the JSON tables by name."""
+
+    graphs: dict[str, Graph]
+    tables: dict[str, object]
+
+
 def load_graphs(directory: Path | None, key: str) -> dict[str, Graph] | None:
     """The graphs cached under ``key`` by name, or None: no folder, no entry, or one that fails a check."""
+    entry = load_entry(directory, key)
+    return None if entry is None else entry.graphs
+
+
+def load_entry(directory: Path | None, key: str) -> Entry | None:
+    """The entry cached under ``key``, or None: no folder, no entry, or one that fails a check."""
     if directory is None:
         return None
     header_path, data_path = _paths(directory, key)
@@ -61,7 +77,8 @@ def load_graphs(directory: Path | None, key: str) -> dict[str, Graph] | None:
     if not isinstance(header, dict) or any(header.get(name) != value for name, value in expected.items()):
         log.warning("ignoring cache entry %s: it was written for another key, format or version", header_path)
         return None
-    if header.get("sha256") != hashlib.sha256(data).hexdigest():
+    tables = header.get("tables", {}) if isinstance(header, dict) else {}
+    if not isinstance(tables, dict) or header.get("sha256") != _digest(data, tables):
         log.warning("ignoring cache entry %s: its content does not match its header", data_path)
         return None
     try:
@@ -73,7 +90,14 @@ def load_graphs(directory: Path | None, key: str) -> dict[str, Graph] | None:
     for graph_name, triple in quads:
         if graph_name.startswith(GRAPH_PREFIX):
             graphs.setdefault(unquote(graph_name.removeprefix(GRAPH_PREFIX)), Graph()).add(triple)
-    return graphs
+    return Entry(graphs, tables)
+
+
+def _digest(data: bytes, tables: Mapping[str, object]) -> str:
+    """The SHA-256 an entry's header holds: of its N-Quads and its tables (as canonical JSON)."""
+    digest = hashlib.sha256(data)
+    digest.update(b"\0" + json.dumps(tables, sort_keys=True, separators=(",", ":")).encode())
+    return digest.hexdigest()
 
 
 def _parsed(data: bytes) -> list[tuple[str, tuple[Node, Node, Node]]]:
@@ -93,8 +117,14 @@ def _parsed(data: bytes) -> list[tuple[str, tuple[Node, Node, Node]]]:
     ]
 
 
-def store_graphs(directory: Path | None, key: str, graphs: Mapping[str, Graph]) -> None:
-    """Cache ``graphs`` under ``key``; a folder that cannot be written only costs the next start a build."""
+def store_graphs(
+    directory: Path | None,
+    key: str,
+    graphs: Mapping[str, Graph],
+    tables: Mapping[str, object] | None = None,
+) -> None:
+    """Cache ``graphs`` and the JSON ``tables`` under ``key``; a folder that cannot be written only
+    costs the next start a build."""
     if directory is None:
         return
     dataset = Dataset()
@@ -107,8 +137,9 @@ def store_graphs(directory: Path | None, key: str, graphs: Mapping[str, Graph]) 
         "format": FORMAT,
         "key": key,
         "kg": package_version("kg"),
-        "sha256": hashlib.sha256(data).hexdigest(),
+        "sha256": _digest(data, tables or {}),
         "graphs": list(graphs),
+        "tables": dict(tables or {}),
     }
     header_path, data_path = _paths(directory, key)
     try:

@@ -12,6 +12,7 @@ measurements) runs for every presentation that asks for it.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from itertools import combinations
 from typing import Final
 
 from rdflib import RDF, Graph, Literal, URIRef
@@ -30,6 +31,9 @@ Measurements = Mapping[URIRef, Literal]
 #: Row lists kept, by query and key (most recently used). applicable.rq alone takes about 12,000
 #: keys over 10,000 random cases; 8,192 in all made a quarter of the case's rows a miss again.
 ROWS_KEPT = 32_768
+#: :meth:`CompiledEngine.warm` finds the classes a query reads under every set of the values it
+#: reads when there are at most this many values (2**8 sets); beyond, each set on first use.
+WARM_VALUES_MAX = 8
 _UNSEEN: Final = object()
 
 
@@ -66,6 +70,22 @@ class QueryKey:
         if classes is None:
             return None
         return mask & (self._value_bits | classes)
+
+    def warm(self) -> None:
+        """Find the classes the query reads under each set of the values it reads, before any case
+        needs them (each takes an rdflib run of up to about 0.1 s, kept in the cache)."""
+        if not self.reads.keyed:
+            return
+        read = self.reads.values
+        pairs = sorted(
+            {(prop, value) for prop, value in self._classifier.values_of(self._value_bits) if prop in read},
+            key=str,
+        )
+        if len(pairs) > WARM_VALUES_MAX:
+            return
+        for size in range(len(pairs) + 1):
+            for values in combinations(pairs, size):
+                self._analyzer.classes_read(self.reads, frozenset(values))
 
     def facts(self, presentation: Node, key: int) -> list[Triple]:
         """The facts of a presentation with this key that the query can read: its types among the
@@ -117,13 +137,18 @@ class CompiledEngine:
         self.classifier = classifier
         self.store = store
         self.vocabulary = case_vocabulary(classifier, finding_classes, measured)
-        analyzer = Analyzer(closed, self.vocabulary)
+        self.analyzer = analyzer = Analyzer(closed, self.vocabulary)
         self.keys = {
             name: QueryKey(analyzer.analyse(name, text), analyzer, classifier)
             for name, text in texts.items()
             if name not in PREPARE_QUERIES and case_queries(name)
         }
         self._memo: Memo[list[Row]] = Memo(ROWS_KEPT)
+
+    def warm(self) -> None:
+        """Analyse each query under every set of values it reads (see :meth:`QueryKey.warm`)."""
+        for key in self.keys.values():
+            key.warm()
 
     @property
     def unkeyed(self) -> dict[str, list[str]]:

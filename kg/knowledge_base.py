@@ -13,7 +13,7 @@ from rdflib import Graph, URIRef
 from rdflib.term import Node
 
 from kg.answer import Answer
-from kg.cache import Memo, load_graphs, store_graphs
+from kg.cache import Memo, load_entry, store_graphs
 from kg.case import Case
 from kg.classifier import Classifier, unsupported_constructs
 from kg.compiled import CompiledEngine
@@ -34,6 +34,8 @@ EVALUATIONS_KEPT = 1024
 #: The names of the cached graphs: each module's asserted graph, and owlrl's closure of them all.
 MODULE_GRAPH = "module/"
 CLOSURE_GRAPH = "closure"
+#: The cached table of what each case query reads (:meth:`kg.reads.Analyzer.table`).
+READS_TABLE = "reads"
 CODE_DIR = Path(__file__).resolve().parent
 
 
@@ -50,23 +52,26 @@ class Derived:
     case_properties: dict[str, URIRef]
     sources: dict[Node, list[str]]
     rulebook: RuleBook
+    key: str  # the cache key of this content
+    tables: dict[str, object] | None  # the cached tables; None: built afresh, not yet cached
 
     @classmethod
     def build(cls, modules: Modules, queries: QueryLibrary, cache_dir: Path | None) -> Derived:
         """Parse the modules and close the ontology with owlrl, unless ``cache_dir`` holds both for
-        this content; then read the vocabularies and the rule data."""
+        this content; then read the vocabularies and the rule data. A fresh build is cached by
+        :meth:`store`, once the tables are made."""
         key = _cache_key(modules, queries)
-        cached = load_graphs(cache_dir, key)
+        cached = load_entry(cache_dir, key)
         expected = {*(MODULE_GRAPH + name for name in modules.files), CLOSURE_GRAPH}
-        if cached is not None and set(cached) == expected:
-            module_graphs = {name: cached[MODULE_GRAPH + name] for name in modules.files}
+        if cached is not None and set(cached.graphs) == expected:
+            module_graphs = {name: cached.graphs[MODULE_GRAPH + name] for name in modules.files}
             ontology = Ontology.of(modules, module_graphs)
-            closed = cached[CLOSURE_GRAPH]
+            closed = cached.graphs[CLOSURE_GRAPH]
+            tables: dict[str, object] | None = cached.tables
         else:
             ontology = Ontology.of(modules, modules.parse())
             closed = Reasoner(ontology.graph).closure(Graph())
-            graphs = {MODULE_GRAPH + name: graph for name, graph in ontology.module_graphs.items()}
-            store_graphs(cache_dir, key, {**graphs, CLOSURE_GRAPH: closed})
+            tables = None
         graph = ontology.graph
         findings, finding_classes = _read_findings(queries, graph)
         sources = {
@@ -83,7 +88,14 @@ class Derived:
             case_properties={str(field): prop for prop, field in graph.subject_objects(KG.caseField)},
             sources=sources,
             rulebook=RuleBook.read(queries, closed, lambda resource: sources.get(resource, [])),
+            key=key,
+            tables=tables,
         )
+
+    def store(self, cache_dir: Path | None, tables: dict[str, object]) -> None:
+        """Cache the graphs of a fresh build, with ``tables``."""
+        graphs = {MODULE_GRAPH + name: graph for name, graph in self.ontology.module_graphs.items()}
+        store_graphs(cache_dir, self.key, {**graphs, CLOSURE_GRAPH: self.closed}, tables)
 
 
 @dataclass(frozen=True)
@@ -170,6 +182,7 @@ class KnowledgeBase:
                 finding_classes=_case_finding_classes(derived),
                 measured=derived.case_properties.values(),
             )
+        _cache_tables(derived, engines.get("compiled"), cache_dir)
         return cls(
             ontology=derived.ontology,
             closed=derived.closed,
@@ -195,6 +208,22 @@ class KnowledgeBase:
     def recommend(self, case: Case, reasoner: str | None = None) -> Answer:
         """The answer for ``case`` by ``reasoner`` (default: the loaded default); raises CaseError."""
         return recommend(self, case, self.engines[reasoner or self.default_reasoner])
+
+
+def _cache_tables(derived: Derived, engine: Engine | None, cache_dir: Path | None) -> None:
+    """Give the compiled engine what its queries read from the cache; after a fresh build, find it
+    all (a few seconds, so that no case waits for it) and cache it with the graphs."""
+    if not isinstance(engine, CompiledEngine):
+        if derived.tables is None:
+            derived.store(cache_dir, {})
+        return
+    if derived.tables is not None:
+        if not engine.analyzer.preload(derived.tables.get(READS_TABLE, [])):
+            log.warning("ignoring the cached table of what the queries read: it does not fit this knowledge")
+        return
+    if cache_dir is not None:
+        engine.warm()
+    derived.store(cache_dir, {READS_TABLE: engine.analyzer.table()})
 
 
 def _cache_key(modules: Modules, queries: QueryLibrary) -> str:

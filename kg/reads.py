@@ -165,6 +165,47 @@ class Analyzer:
         reads.classes = frozenset(walk.classes)
         return reads
 
+    def table(self) -> list[list]:
+        """The classes read so far, as JSON rows ``[query, [[property, value], ...], [class, ...]]``
+        (null for rows not kept), sorted: for the cache, so that a start does not run them again."""
+        with self._lock:
+            items = list(self._classes.items())
+        rows = [
+            [
+                name,
+                sorted([_term(prop), _term(value)] for prop, value in values),
+                None if classes is None else sorted(_term(cls) for cls in classes),
+            ]
+            for (name, values), classes in items
+        ]
+        return sorted(rows, key=lambda row: (row[0], row[1]))
+
+    def preload(self, table: object) -> bool:
+        """Take the classes read from a :meth:`table` of the same knowledge (read from the cache).
+
+        Nothing on disk is trusted: a table whose rows are not well formed, or name a query not
+        analysed, a property that is not a value property or a class no presentation can have, is
+        not taken at all (False), and the classes are found again on first use.
+        """
+        vocabulary = self.vocabulary
+        taken: dict[tuple[str, Values], frozenset[Node] | None] = {}
+        try:
+            assert isinstance(table, list)
+            for name, pairs, classes in table:
+                assert name in self._queries and isinstance(pairs, list)
+                values = frozenset((_node(prop), _node(value)) for prop, value in pairs)
+                assert all(prop in vocabulary.value_properties for prop, _ in values)
+                if classes is not None:
+                    assert isinstance(classes, list)
+                    classes = frozenset(_node(cls) for cls in classes)
+                    assert classes <= vocabulary.presentation_types
+                taken[name, values] = classes
+        except (AssertionError, TypeError, ValueError):
+            return False
+        with self._lock:
+            self._classes.update(taken)
+        return True
+
     def reads_case(self, triple: tuple, certain: frozenset[Node]) -> bool:
         """Whether a pattern can match a fact of a presentation that H does not stand for.
 
@@ -766,3 +807,19 @@ def path_predicates(path: Path) -> set[Node]:
     for part in parts:
         found |= path_predicates(part) if isinstance(part, Path) else {part}
     return found
+
+
+def _term(node: Node) -> str:
+    """An IRI or blank node as N-Triples spells it (the cache's blank node labels are kept on load)."""
+    if isinstance(node, URIRef | BNode):
+        return node.n3()
+    raise ValueError(f"not an IRI or a blank node: {node!r}")
+
+
+def _node(text: object) -> Node:
+    """The IRI or blank node :func:`_term` spelt; raises ValueError for anything else."""
+    if isinstance(text, str) and len(text) > 2 and text[0] == "<" and text[-1] == ">":
+        return URIRef(text[1:-1])
+    if isinstance(text, str) and text.startswith("_:") and len(text) > 2:
+        return BNode(text[2:])
+    raise ValueError(f"not an IRI or a blank node: {text!r}")

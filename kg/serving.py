@@ -12,7 +12,7 @@ import asyncio
 import gc
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -70,10 +70,12 @@ class Serving:
             before = read_modules(directory).version
             if before == current.version:
                 return ReloadOutcome(at, current.version, reloaded=False)
-            report = validate(directory, cache_dir=self.settings.cache_dir)
+            report = validate(directory, cache_dir=self.settings.cache_dir, reasoner=self.settings.reasoner)
             if not report.conforms:
-                return ReloadOutcome(at, current.version, False, error=report.brief(), report=report)
-            candidate = KnowledgeBase.from_settings(self.settings)
+                kept = replace(report, knowledge_base=None)  # not served: let it go
+                return ReloadOutcome(at, current.version, False, error=report.brief(), report=kept)
+            # the knowledge base the vignettes ran on: loading the folder again would take as long
+            candidate = report.knowledge_base or KnowledgeBase.from_settings(self.settings)
             after = read_modules(directory).version
         except KgError as error:
             return ReloadOutcome(at, current.version, reloaded=False, error=str(error))

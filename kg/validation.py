@@ -14,7 +14,7 @@ import json
 import re
 import tomllib
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pyoxigraph
@@ -103,6 +103,9 @@ class ValidationReport:
     violations: tuple[Violation, ...] = ()
     error: str | None = None
     notes: tuple[str, ...] = ()
+    #: The knowledge base the checks loaded and ran the vignettes on (None when it did not load):
+    #: a reload serves this one rather than load the folder a second time.
+    knowledge_base: KnowledgeBase | None = field(default=None, compare=False, repr=False)
 
     @property
     def conforms(self) -> bool:
@@ -163,10 +166,12 @@ def validate(
     queries_dir: Path = QUERIES_DIR,
     vignettes: Path | None = SCENARIOS,
     cache_dir: Path | None = None,
+    reasoner: str = "compiled",
 ) -> ValidationReport:
     """Run every check on ``ontology_dir``; a parse error stops the checks that need the graph.
 
-    ``vignettes`` is the vignette file (None: no vignettes); ``cache_dir`` the knowledge base's cache.
+    ``vignettes`` is the vignette file (None: no vignettes); ``cache_dir`` the knowledge base's cache;
+    ``reasoner`` the default engine of the knowledge base the vignettes run on.
     """
     notes: list[str] = []
     try:
@@ -190,7 +195,7 @@ def validate(
         notes.append(f"no {SHAPES_DIR}/*.ttl in {ontology_dir}: the SHACL check did not run")
     violations += _profile(ontology)
     try:
-        kb = KnowledgeBase.load(ontology_dir, queries_dir, cache_dir=cache_dir)
+        kb = KnowledgeBase.load(ontology_dir, queries_dir, cache_dir=cache_dir, reasoner=reasoner)
     except Exception as error:  # the files parse, so whatever loading raises is a fault of the ontology
         violations.append(Violation("load", f"the knowledge base does not load: {error}"))
         notes.append("the consistency check and the vignettes need the knowledge base: they did not run")
@@ -207,7 +212,7 @@ def validate(
     violations += _consistency(kb)
     violations += _qc(qc, ontology)
     violations += _vignettes(kb, cases)
-    return ValidationReport(tuple(violations), notes=tuple(notes))
+    return ValidationReport(tuple(violations), notes=tuple(notes), knowledge_base=kb)
 
 
 def _cases(vignettes: Path | None, notes: list[str]) -> list[dict]:

@@ -16,6 +16,7 @@ from kg.cache import ENTRIES_KEPT, STALE_TEMPORARY_S, load_graphs, store_graphs
 from kg.case import Case
 from kg.config import DEFAULT_ONTOLOGY_DIR
 from kg.knowledge_base import KnowledgeBase
+from kg.reads import Analyzer
 from kg.reasoning import Reasoner
 
 S, P = URIRef("urn:s"), URIRef("urn:p")
@@ -98,16 +99,53 @@ def test_the_knowledge_base_rebuilds_a_tampered_entry(
     def no_owlrl(*_: object) -> Graph:
         raise AssertionError("the cached closure should have been used")
 
+    def no_relaxed_run(*_: object) -> None:
+        raise AssertionError("what the queries read should have come from the cache")
+
     monkeypatch.setattr(Reasoner, "closure", no_owlrl)
+    monkeypatch.setattr(Analyzer, "_classes_read", no_relaxed_run)
     cached = KnowledgeBase.load(DEFAULT_ONTOLOGY_DIR, cache_dir=tmp_path)
     case = Case(findings=["low-back-pain", "leg-weakness"], age=45)
     assert cached.recommend(case) == first.recommend(case)
+    for findings in (["fever"], ["saddle-anesthesia"], ["unexplained-weight-loss"]):
+        cached.recommend(Case(findings=["low-back-pain", *findings], age=70))
 
     monkeypatch.undo()
     data.write_bytes(data.read_bytes().replace(b"24-48 hours", b"99-99 hours"))
     rebuilt = KnowledgeBase.load(DEFAULT_ONTOLOGY_DIR, cache_dir=tmp_path)
     assert rebuilt.recommend(case).urgency_meaning == "Image within 24-48 hours."
     assert b"24-48 hours" in data.read_bytes()  # the entry was written again
+
+
+def test_changed_tables_are_never_served(tmp_path: Path) -> None:
+    store_graphs(tmp_path, "k1", graphs(), {"reads": [["q", [], ["<urn:c>"]]]})
+    assert cache.load_entry(tmp_path, "k1").tables == {"reads": [["q", [], ["<urn:c>"]]]}
+    header = tmp_path / "k1.json"
+    header.write_text(header.read_text().replace("urn:c", "urn:d"))
+    assert cache.load_entry(tmp_path, "k1") is None
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        "not a list",
+        [["no-such-query", [], None]],
+        [["recommendations", [["<https://w3id.org/kg/notAValueProperty>", "<urn:v>"]], None]],
+        [["recommendations", [], ["<urn:not-a-presentation-class>"]]],
+        [["recommendations", [], ["not a term"]]],
+        [["recommendations"]],
+    ],
+)
+def test_a_reads_table_that_does_not_fit_the_knowledge_is_not_taken(table: object) -> None:
+    """Nothing loaded from disk is trusted: the table of what the queries read (cached with the
+    closure) names only analysed queries, value properties and presentation classes, or it is
+    ignored as a whole and found again on first use."""
+    kb = KnowledgeBase.load(DEFAULT_ONTOLOGY_DIR)
+    analyzer = kb.engines["compiled"].analyzer
+    before = analyzer.table()
+    assert analyzer.preload(table) is False
+    assert analyzer.table() == before
+    assert analyzer.preload(before) is True
 
 
 def test_the_cache_module_cannot_unpickle() -> None:
