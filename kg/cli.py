@@ -3,29 +3,50 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from kg.bench import add_arguments as add_bench_arguments
-from kg.bench import run as run_bench
-from kg.case import Case
 from kg.config import REASONERS, Settings
-from kg.diff import add_arguments as add_diff_arguments
-from kg.diff import run as run_diff
-from kg.errors import CaseError, OntologyError
-from kg.fmt import add_arguments as add_fmt_arguments
-from kg.fmt import run as run_fmt
-from kg.knowledge_base import KnowledgeBase
-from kg.readable import render
-from kg.rejection import Loc, explain
-from kg.sparql.dataset import nquads
-from kg.validation import add_arguments as add_validate_arguments
-from kg.validation import run as run_validate
+from kg.model.case import Case
+from kg.model.errors import CaseError, OntologyError
+from kg.model.rejection import Loc, explain
+
+if TYPE_CHECKING:
+    from kg.knowledge_base import KnowledgeBase
+
+#: The editing and measuring tools: command -> (module, help, description). A tool's module is
+#: imported only when its command runs (it gives ``add_arguments(parser)`` and ``run(args, settings)``),
+#: so ``kg recommend`` does not load the benchmark, the differ or the formatter.
+TOOLS = {
+    "validate": (
+        "kg.tools.validation",
+        "check the ontology folder: syntax, shapes, OWL 2 RL profile, consistency, QC, vignettes",
+        "Exit 0: no violations; 1: violations (listed); 2: the validation could not run.",
+    ),
+    "diff": (
+        "kg.tools.diff",
+        "what an ontology edit changes: axioms per module, and the answers that change",
+        "OLD and NEW are ontology folders or git revisions of this repository.",
+    ),
+    "fmt": (
+        "kg.tools.fmt",
+        "format the ontology's Turtle files",
+        "Deterministic Turtle layout, comments kept: --check for CI, --diff to preview.",
+    ),
+    "bench": (
+        "kg.tools.bench.run",
+        "measure the fast path against owlrl, and the HTTP service against a bare FastAPI app",
+        "Prints a table (or --json): latencies, speedup, identical answers, HTTP throughput, "
+        "cold start, batch throughput, memory.",
+    ),
+}
 
 FINDINGS_HINT = "run `kg findings` or GET /findings for valid IDs"
 MEASUREMENTS = ("age", "sex", "weeks", "egfr")
@@ -66,9 +87,18 @@ def _read_case(args: argparse.Namespace) -> Case:
         raise _Rejected(_problem(tuple(e["loc"]), e["msg"], e["type"]) for e in exc.errors()) from None
 
 
+def _load(settings: Settings) -> KnowledgeBase:
+    """The knowledge base the settings describe (imported here: ``kg fmt`` and ``--help`` need none)."""
+    from kg.knowledge_base import KnowledgeBase
+
+    return KnowledgeBase.from_settings(settings)
+
+
 def _recommend(args: argparse.Namespace, settings: Settings) -> int:
+    from kg.answer.readable import render
+
     case = _read_case(args)
-    kb = KnowledgeBase.from_settings(settings)
+    kb = _load(settings)
     try:
         answer = kb.recommend(case)
     except CaseError as exc:
@@ -78,7 +108,7 @@ def _recommend(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _findings(_: argparse.Namespace, settings: Settings) -> int:
-    findings = KnowledgeBase.from_settings(settings).findings
+    findings = _load(settings).findings
     width = max((len(f.id) for f in findings), default=0)
     for f in findings:
         print(f"{f.id:<{width}}  {f.label}" + (f"  [{', '.join(f.kinds)}]" if f.kinds else ""))
@@ -86,7 +116,9 @@ def _findings(_: argparse.Namespace, settings: Settings) -> int:
 
 
 def _dump(args: argparse.Namespace, settings: Settings) -> int:
-    kb = KnowledgeBase.from_settings(settings)
+    from kg.sparql.dataset import nquads
+
+    kb = _load(settings)
     data = nquads(kb.ontology, kb.closed, canonical=True)
     if args.output == "-":
         sys.stdout.buffer.write(data)
@@ -108,7 +140,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     # Loaded here, not in the app's lifespan, so that a broken ontology is a message rather than a
     # traceback; this also fills the disk cache that more workers then start from.
-    kb = KnowledgeBase.from_settings(settings)
+    kb = _load(settings)
     if args.workers == 1:
         uvicorn.run(create_app(settings, kb), host=args.host, port=args.port)
     else:
@@ -119,7 +151,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kg", description="Imaging for low back pain: justified recommendations from a knowledge graph."
     )
@@ -170,45 +202,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     dump.set_defaults(run=_dump)
 
-    validate = commands.add_parser(
-        "validate",
-        help="check the ontology folder: syntax, shapes, OWL 2 RL profile, consistency, QC, vignettes",
-        description="Exit 0: no violations; 1: violations (listed); 2: the validation could not run.",
-    )
-    add_validate_arguments(validate)
-    validate.set_defaults(run=run_validate)
-
-    diff = commands.add_parser(
-        "diff",
-        help="what an ontology edit changes: axioms per module, and the answers that change",
-        description="OLD and NEW are ontology folders or git revisions of this repository.",
-    )
-    add_diff_arguments(diff)
-    diff.set_defaults(run=run_diff)
-
-    fmt = commands.add_parser(
-        "fmt",
-        help="format the ontology's Turtle files",
-        description="Deterministic Turtle layout, comments kept: --check for CI, --diff to preview.",
-    )
-    add_fmt_arguments(fmt)
-    fmt.set_defaults(run=run_fmt)
-
-    bench = commands.add_parser(
-        "bench",
-        help="measure the fast path against owlrl, and the HTTP service against a bare FastAPI app",
-        description="Prints a table (or --json): latencies, speedup, identical answers, HTTP throughput, "
-        "cold start, batch throughput, memory.",
-    )
-    add_bench_arguments(bench)
-    bench.set_defaults(run=run_bench)
+    chosen = set(argv or ())
+    for name, (module, help_text, description) in TOOLS.items():
+        tool = commands.add_parser(name, help=help_text, description=description)
+        if name in chosen:  # the command to run (or an argument spelt like it: a needless import at worst)
+            loaded = importlib.import_module(module)
+            loaded.add_arguments(tool)
+            tool.set_defaults(run=loaded.run)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; 0 on success, 2 on a rejected case or an ontology that does not load."""
     try:
-        args = _parser().parse_args(argv)
+        argv = sys.argv[1:] if argv is None else list(argv)
+        args = _parser(argv).parse_args(argv)
     except SystemExit as exc:  # --help, or a usage error argparse has already explained
         return int(exc.code or 0)
     try:

@@ -7,9 +7,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_ONTOLOGY_DIR = PROJECT_ROOT / "ontology"
-QUERIES_DIR = PROJECT_ROOT / "queries"
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent
+#: The knowledge pack a built wheel carries: ``setup.py`` copies ``ontology/``, ``queries/`` and the
+#: public vignettes into it. A checkout has none, and uses its own folders.
+PACK_DIR = PACKAGE_DIR / "pack"
+
+
+def _shipped(packed: str, in_checkout: Path) -> Path:
+    """The packed copy when kg runs from a wheel, else the checkout's."""
+    path = PACK_DIR / packed
+    return path if path.exists() else in_checkout
+
+
+DEFAULT_ONTOLOGY_DIR = _shipped("ontology", PROJECT_ROOT / "ontology")
+QUERIES_DIR = _shipped("queries", PROJECT_ROOT / "queries")
+SCENARIOS = _shipped("scenarios/public.toml", PROJECT_ROOT / "tests" / "scenarios" / "public.toml")
 REASONERS = ("compiled", "owlrl")
 T = TypeVar("T", int, float)
 
@@ -25,6 +38,7 @@ class Settings:
     """What the service reads from its environment."""
 
     ontology_dir: Path = DEFAULT_ONTOLOGY_DIR
+    queries_dir: Path = QUERIES_DIR
     cache_dir: Path | None = None
     reasoner: str = "compiled"
     sparql_timeout_s: float = 10.0
@@ -38,7 +52,8 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        """``KG_ONTOLOGY_DIR`` overrides the bundled ``ontology/`` folder; ``KG_CACHE_DIR`` the cache
+        """``KG_ONTOLOGY_DIR`` overrides the bundled ``ontology/`` folder, ``KG_QUERIES_DIR`` the bundled
+        ``queries/`` folder; ``KG_CACHE_DIR`` the cache
         folder (empty: no cache); ``KG_REASONER`` picks ``compiled`` (default) or ``owlrl``.
         ``KG_SPARQL_TIMEOUT`` (seconds), ``KG_SPARQL_MAX_RESULT_BYTES``, ``KG_SPARQL_WORKERS``
         (queries run at once) and ``KG_SPARQL_QUEUE`` (queries waiting) bound the SPARQL endpoint.
@@ -49,12 +64,14 @@ class Settings:
         Raises ValueError naming the variable for an unknown reasoner or a limit that is no positive number.
         """
         ontology = os.environ.get("KG_ONTOLOGY_DIR")
+        queries = os.environ.get("KG_QUERIES_DIR")
         cache = os.environ.get("KG_CACHE_DIR")
         reasoner = os.environ.get("KG_REASONER") or "compiled"
         if reasoner not in REASONERS:
             raise ValueError(f"KG_REASONER={reasoner!r}: valid values are {', '.join(REASONERS)}")
         return cls(
             ontology_dir=Path(ontology) if ontology else DEFAULT_ONTOLOGY_DIR,
+            queries_dir=Path(queries) if queries else QUERIES_DIR,
             cache_dir=default_cache_dir() if cache is None else Path(cache) if cache else None,
             reasoner=reasoner,
             sparql_timeout_s=_positive("KG_SPARQL_TIMEOUT", float, cls.sparql_timeout_s),
@@ -71,6 +88,7 @@ class Settings:
         """These settings as the variables :meth:`from_env` reads (for worker and child processes)."""
         return {
             "KG_ONTOLOGY_DIR": str(self.ontology_dir),
+            "KG_QUERIES_DIR": str(self.queries_dir),
             "KG_CACHE_DIR": "" if self.cache_dir is None else str(self.cache_dir),
             "KG_REASONER": self.reasoner,
             "KG_SPARQL_TIMEOUT": str(self.sparql_timeout_s),

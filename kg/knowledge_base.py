@@ -1,101 +1,44 @@
-"""The loaded, queryable state of the service: ontology, queries, vocabularies and the two engines."""
+"""The loaded, queryable state of the service: ontology, queries, vocabularies and the two engines.
+
+This module is where the layers meet (the composition root): it loads the knowledge
+(:mod:`kg.knowledge`), builds the engines over it (:mod:`kg.engine`) and answers with the answer
+layer (:mod:`kg.answer`), which sees it only through the narrow :class:`kg.answer.knowledge.Knowledge`.
+The API, the SPARQL endpoint and the tools use it; nothing below it imports it.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass, field
 from functools import cached_property
-from importlib.metadata import version as package_version
 from pathlib import Path
 
 from rdflib import Graph, URIRef
 from rdflib.term import Node
 
-from kg.answer import Answer
-from kg.cache import Memo, load_entry, store_graphs
-from kg.case import Case
-from kg.classifier import Classifier, unsupported_constructs
-from kg.compiled import CompiledEngine
+from kg.answer.axioms import Renderer
+from kg.answer.evaluation import Evaluation
+from kg.answer.recommend import recommend
 from kg.config import QUERIES_DIR, Settings
-from kg.facts import FactStore
-from kg.inference import Engine, OwlrlEngine
-from kg.justification import Renderer
-from kg.namespaces import KG
-from kg.ontology import Modules, Ontology, read_modules
-from kg.queries import QueryLibrary, grouped
-from kg.reasoning import Reasoner
-from kg.recommend import Evaluation, recommend
-from kg.rulebook import RuleBook
-from kg.vocabulary import FindingInfo, InputRuleInfo, ProcedureInfo
+from kg.engine.classifier import Classifier, unsupported_constructs
+from kg.engine.compiled import CompiledEngine
+from kg.engine.facts import FactStore
+from kg.engine.inference import Engine, OwlrlEngine
+from kg.knowledge.cache import Memo
+from kg.knowledge.derived import Derived
+from kg.knowledge.ontology import Ontology, read_modules
+from kg.knowledge.queries import QueryLibrary
+from kg.knowledge.reasoning import Reasoner
+from kg.knowledge.rulebook import RuleBook
+from kg.model.answer import Answer
+from kg.model.case import Case
+from kg.model.namespaces import KG
+from kg.model.vocabulary import FindingInfo, InputRuleInfo, ProcedureInfo
 
 log = logging.getLogger(__name__)
 EVALUATIONS_KEPT = 1024
-#: The names of the cached graphs: each module's asserted graph, and owlrl's closure of them all.
-MODULE_GRAPH = "module/"
-CLOSURE_GRAPH = "closure"
-#: The cached table of what each case query reads (:meth:`kg.reads.Analyzer.table`).
+#: The cached table of what each case query reads (:meth:`kg.engine.reads.Analyzer.table`).
 READS_TABLE = "reads"
-CODE_DIR = Path(__file__).resolve().parent
-
-
-@dataclass(frozen=True)
-class Derived:
-    """What loading derives from the modules and queries (their graphs cached on disk by content hash)."""
-
-    ontology: Ontology
-    closed: Graph
-    findings: list[FindingInfo]
-    finding_classes: dict[str, URIRef]
-    procedures: list[ProcedureInfo]
-    input_rules: list[InputRuleInfo]
-    case_properties: dict[str, URIRef]
-    sources: dict[Node, list[str]]
-    rulebook: RuleBook
-    key: str  # the cache key of this content
-    tables: dict[str, object] | None  # the cached tables; None: built afresh, not yet cached
-
-    @classmethod
-    def build(cls, modules: Modules, queries: QueryLibrary, cache_dir: Path | None) -> Derived:
-        """Parse the modules and close the ontology with owlrl, unless ``cache_dir`` holds both for
-        this content; then read the vocabularies and the rule data. A fresh build is cached by
-        :meth:`store`, once the tables are made."""
-        key = _cache_key(modules, queries)
-        cached = load_entry(cache_dir, key)
-        expected = {*(MODULE_GRAPH + name for name in modules.files), CLOSURE_GRAPH}
-        if cached is not None and set(cached.graphs) == expected:
-            module_graphs = {name: cached.graphs[MODULE_GRAPH + name] for name in modules.files}
-            ontology = Ontology.of(modules, module_graphs)
-            closed = cached.graphs[CLOSURE_GRAPH]
-            tables: dict[str, object] | None = cached.tables
-        else:
-            ontology = Ontology.of(modules, modules.parse())
-            closed = Reasoner(ontology.graph).closure(Graph())
-            tables = None
-        graph = ontology.graph
-        findings, finding_classes = _read_findings(queries, graph)
-        sources = {
-            resource: [str(row.source) for row in rows]
-            for resource, rows in grouped(queries.select("sources", graph), "resource").items()
-        }
-        return cls(
-            ontology=ontology,
-            closed=closed,
-            findings=findings,
-            finding_classes=finding_classes,
-            procedures=_read_procedures(queries, graph),
-            input_rules=_read_input_rules(queries, graph, sources),
-            case_properties={str(field): prop for prop, field in graph.subject_objects(KG.caseField)},
-            sources=sources,
-            rulebook=RuleBook.read(queries, closed, lambda resource: sources.get(resource, [])),
-            key=key,
-            tables=tables,
-        )
-
-    def store(self, cache_dir: Path | None, tables: dict[str, object]) -> None:
-        """Cache the graphs of a fresh build, with ``tables``."""
-        graphs = {MODULE_GRAPH + name: graph for name, graph in self.ontology.module_graphs.items()}
-        store_graphs(cache_dir, self.key, {**graphs, CLOSURE_GRAPH: self.closed}, tables)
 
 
 @dataclass(frozen=True)
@@ -203,7 +146,12 @@ class KnowledgeBase:
     @classmethod
     def from_settings(cls, settings: Settings) -> KnowledgeBase:
         """The knowledge base ``settings`` describe; raises OntologyError."""
-        return cls.load(settings.ontology_dir, cache_dir=settings.cache_dir, reasoner=settings.reasoner)
+        return cls.load(
+            settings.ontology_dir,
+            settings.queries_dir,
+            cache_dir=settings.cache_dir,
+            reasoner=settings.reasoner,
+        )
 
     def recommend(self, case: Case, reasoner: str | None = None) -> Answer:
         """The answer for ``case`` by ``reasoner`` (default: the loaded default); raises CaseError."""
@@ -226,66 +174,7 @@ def _cache_tables(derived: Derived, engine: Engine | None, cache_dir: Path | Non
     derived.store(cache_dir, {READS_TABLE: engine.analyzer.table()})
 
 
-def _cache_key(modules: Modules, queries: QueryLibrary) -> str:
-    """A hash of everything the derived state depends on: modules, queries, this code, the libraries."""
-    digest = hashlib.sha256(f"{modules.version}\0{queries.version}\0".encode())
-    for path in sorted(CODE_DIR.rglob("*.py")):
-        digest.update(path.read_bytes())
-    for library in ("rdflib", "owlrl", "pydantic"):
-        digest.update(package_version(library).encode())
-    return digest.hexdigest()[:24]
-
-
 def _case_finding_classes(derived: Derived) -> set[URIRef]:
     """The classes a case's findings can have: the vocabulary's and those thresholds derive."""
     graph = derived.ontology.graph
     return set(derived.finding_classes.values()) | set(graph.objects(None, KG.impliesFinding))
-
-
-def _read_findings(queries: QueryLibrary, graph: Graph) -> tuple[list[FindingInfo], dict[str, URIRef]]:
-    """The finding vocabulary and each finding's class."""
-    by_id = grouped(queries.select("findings", graph), "id")
-    findings = [
-        FindingInfo(
-            id=str(finding_id),
-            label=str(rows[0].label),
-            definition=str(rows[0].definition or ""),
-            snomed=str(rows[0].snomed) if rows[0].snomed else None,
-            kinds=sorted({str(row.kind) for row in rows if row.kind is not None}),
-        )
-        for finding_id, rows in by_id.items()
-    ]
-    return findings, {str(finding_id): rows[0].finding for finding_id, rows in by_id.items()}
-
-
-def _read_procedures(queries: QueryLibrary, graph: Graph) -> list[ProcedureInfo]:
-    """The procedure vocabulary."""
-    return [
-        ProcedureInfo(
-            id=str(row.id),
-            label=str(row.label),
-            modality=str(row.modality),
-            contrast=str(row.contrast),
-            radiation_level=str(row.radiationLevel),
-            loinc=str(row.loinc) if row.loinc else None,
-        )
-        for row in queries.select("procedures", graph)
-    ]
-
-
-def _read_input_rules(
-    queries: QueryLibrary, graph: Graph, sources: dict[Node, list[str]]
-) -> list[InputRuleInfo]:
-    """The input rules, as a client reads them."""
-    return [
-        InputRuleInfo(
-            id=str(row.id),
-            label=str(row.label),
-            field=str(row.field),
-            message=str(row.message),
-            answered_from_urgency=str(row.answeredFrom),
-            answered_with=str(row.answeredWith) if row.answeredWith else None,
-            sources=sources.get(row.rule, []),
-        )
-        for row in queries.select("input-rule-list", graph)
-    ]

@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from kg import DISCLAIMER
 from kg.api.main import create_app
 from kg.config import Settings
-from kg.errors import OntologyError
 from kg.knowledge_base import KnowledgeBase
+from kg.model.errors import OntologyError
 
 # The contract's finding IDs with their SNOMED CT codes, where it gives one.
 CONTRACT_FINDINGS = {

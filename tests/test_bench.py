@@ -9,15 +9,16 @@ import socket
 
 import pytest
 
-from kg import bench
-from kg.case import Case
 from kg.config import Settings
+from kg.model.case import Case
+from kg.tools import cases
+from kg.tools.bench import load, measure, run, servers
 
 IDS = [f"finding-{n}" for n in range(31)]
 
 
 def test_cases_are_distinct_valid_and_reproducible() -> None:
-    bodies = bench.CaseStream(IDS, seed=1).bodies(3000)
+    bodies = cases.CaseStream(IDS, seed=1).bodies(3000)
     keys = {(frozenset(b["findings"]), b.get("age"), b.get("egfr")) for b in bodies}
     assert len(keys) == len(bodies)
     for body in bodies:
@@ -26,27 +27,27 @@ def test_cases_are_distinct_valid_and_reproducible() -> None:
         assert case.age is None or 0 <= case.age <= 130
         assert case.egfr is None or 0 <= case.egfr <= 200
     assert any("age" not in b for b in bodies) and any("egfr" not in b for b in bodies)
-    assert bench.CaseStream(IDS, seed=1).bodies(50) == bodies[:50]
-    assert bench.CaseStream(IDS, seed=2).bodies(50) != bodies[:50]
+    assert cases.CaseStream(IDS, seed=1).bodies(50) == bodies[:50]
+    assert cases.CaseStream(IDS, seed=2).bodies(50) != bodies[:50]
 
 
 def test_percentile() -> None:
     values = [float(n) for n in range(1, 101)]
-    assert bench.percentile(values, 50) == pytest.approx(50.5)
-    assert bench.percentile(values, 99) == pytest.approx(99.01)
-    assert bench.percentile([3.0], 99) == 3.0
+    assert measure.percentile(values, 50) == pytest.approx(50.5)
+    assert measure.percentile(values, 99) == pytest.approx(99.01)
+    assert measure.percentile([3.0], 99) == 3.0
 
 
 def test_a_whole_answer_is_recognized() -> None:
     answer = json.dumps({"urgency": "routine", "text": "}"}, indent=2).encode()
-    assert bench._is_answer(bytearray(answer + b"\n"))
-    assert not bench._is_answer(bytearray(answer[:-5]))
-    assert not bench._is_answer(bytearray(b"{}"))
+    assert measure._is_answer(bytearray(answer + b"\n"))
+    assert not measure._is_answer(bytearray(answer[:-5]))
+    assert not measure._is_answer(bytearray(b"{}"))
 
 
 def test_options() -> None:
     parser = argparse.ArgumentParser()
-    bench.add_arguments(parser)
+    run.add_arguments(parser)
     args = parser.parse_args([])
     assert (args.quick, args.json, args.workers, args.connections, args.seed) == (False, False, 1, 8, 0)
     args = parser.parse_args(["--quick", "--json", "--workers", "2"])
@@ -57,18 +58,20 @@ def test_options() -> None:
 
 def test_an_unknown_reasoner_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KG_REASONER", "nope")
-    assert bench.main(["--quick"]) == 2
+    assert run.main(["--quick"]) == 2
 
 
 def test_the_bare_app_is_loaded_and_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
     """uvicorn serves the bare app; the client counts 200s in the window; the server is gone after."""
-    monkeypatch.setattr(bench, "HTTP_WARMUP_S", 0.2)
-    requests = [bench.http_request(body) for body in bench.CaseStream(IDS, seed=3).bodies(500)]
-    with bench.served("kg.bench:create_bare_app", 1, bench.server_env(Settings.from_env())) as port:
-        load = bench.drive_load(port, requests, connections=2, seconds=0.5)
-    assert load.completed > 0 and load.failed == 0 and load.sent >= load.completed
+    monkeypatch.setattr(load, "HTTP_WARMUP_S", 0.2)
+    requests = [load.http_request(body) for body in cases.CaseStream(IDS, seed=3).bodies(500)]
+    with servers.served(
+        "kg.tools.bench.servers:create_bare_app", 1, servers.server_env(Settings.from_env())
+    ) as port:
+        driven = load.drive_load(port, requests, connections=2, seconds=0.5)
+    assert driven.completed > 0 and driven.failed == 0 and driven.sent >= driven.completed
     with pytest.raises(ConnectionRefusedError):
-        bench.drive_load(port, requests, connections=1, seconds=0.1)
+        load.drive_load(port, requests, connections=1, seconds=0.1)
 
 
 class RunningServer:
@@ -82,17 +85,17 @@ class RunningServer:
 
 def test_a_server_counts_as_started_once_it_listens_too(monkeypatch: pytest.MonkeyPatch) -> None:
     """One uvicorn process starts the application before it binds the socket: both must be logged."""
-    monkeypatch.setattr(bench, "SERVER_START_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(servers, "SERVER_START_TIMEOUT_S", 0.3)
     started = b"INFO:     Application startup complete.\n"
     with pytest.raises(RuntimeError, match="did not start"):
-        bench._wait_started(RunningServer(), io.BytesIO(started), 1)
+        servers._wait_started(RunningServer(), io.BytesIO(started), 1)
     listening = b"INFO:     Uvicorn running on http://127.0.0.1:8000 (Press CTRL+C to quit)\n"
-    bench._wait_started(RunningServer(), io.BytesIO(started + listening), 1)
+    servers._wait_started(RunningServer(), io.BytesIO(started + listening), 1)
 
 
 def test_the_rss_is_sampled_once_per_mark(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bench, "current_rss_mb", lambda: 1.5)
-    meter = bench.RssMeter((3, 10))
+    monkeypatch.setattr(measure, "current_rss_mb", lambda: 1.5)
+    meter = measure.RssMeter((3, 10))
     meter.tick()
     meter.tick(2)
     assert (meter.samples, meter.remaining) == ([1.5], 7)
@@ -115,12 +118,12 @@ def test_a_response_is_read_whole_whether_framed_or_chunked(response: bytes) -> 
         next_response = b"HTTP/1.1 503 Service Unavailable\r\n"
         server.sendall(response + next_response)
         buffer = bytearray()
-        assert bench._exchange(client, b"GET / HTTP/1.1\r\n\r\n", buffer) == 200
+        assert load._exchange(client, b"GET / HTTP/1.1\r\n\r\n", buffer) == 200
         assert server.recv(100) == b"GET / HTTP/1.1\r\n\r\n"
         assert bytes(buffer) == next_response
 
 
 def test_a_sparql_request_asks_for_json_results() -> None:
-    request = bench.sparql_request("/sparql", "ASK { ?s ?p 'a b' }")
+    request = load.sparql_request("/sparql", "ASK { ?s ?p 'a b' }")
     assert request.startswith(b"GET /sparql?query=ASK+%7B+%3Fs+%3Fp+%27a+b%27+%7D HTTP/1.1\r\n")
     assert b"\r\nAccept: application/sparql-results+json\r\n\r\n" in request

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from rdflib import BNode, Graph, Literal, URIRef
 
-from kg import cache
-from kg.cache import ENTRIES_KEPT, STALE_TEMPORARY_S, load_graphs, store_graphs
-from kg.case import Case
 from kg.config import DEFAULT_ONTOLOGY_DIR
+from kg.engine.reads import Analyzer
+from kg.knowledge import cache
+from kg.knowledge.cache import ENTRIES_KEPT, STALE_TEMPORARY_S, load_graphs, store_graphs
+from kg.knowledge.reasoning import Reasoner
 from kg.knowledge_base import KnowledgeBase
-from kg.reads import Analyzer
-from kg.reasoning import Reasoner
+from kg.model.case import Case
 
 S, P = URIRef("urn:s"), URIRef("urn:p")
 

@@ -6,15 +6,15 @@ import pytest
 from pydantic import ValidationError
 from rdflib import RDF, Graph, URIRef
 
-from kg.case import Case
-from kg.namespaces import CASE, KG
-from kg.presentation import (
+from kg.engine.presentation import (
     add_presentation,
     finding_id_of,
     finding_instance,
     hypothesis,
     measurement_literal,
 )
+from kg.model.case import Case
+from kg.model.namespaces import CASE, KG
 
 
 def rejected_fields(**body) -> list[tuple]:

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from kg.answer import Answer
-from kg.case import Case
 from kg.config import DEFAULT_ONTOLOGY_DIR
-from kg.errors import CaseError
 from kg.knowledge_base import KnowledgeBase
+from kg.model.answer import Answer
+from kg.model.case import Case
+from kg.model.errors import CaseError
 
 LOW_BACK_PAIN = "low-back-pain"
 

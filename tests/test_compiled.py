@@ -10,12 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rdflib import RDF, Graph, URIRef
 
-from kg.classifier import Classifier, unsupported_constructs
 from kg.config import DEFAULT_ONTOLOGY_DIR
+from kg.engine.classifier import Classifier, unsupported_constructs
+from kg.engine.presentation import add_presentation
+from kg.knowledge.reasoning import Reasoner
 from kg.knowledge_base import KnowledgeBase
-from kg.namespaces import KG
-from kg.presentation import add_presentation
-from kg.reasoning import Reasoner
+from kg.model.namespaces import KG
 
 TINY = """
 @prefix kg: <https://w3id.org/kg/> .

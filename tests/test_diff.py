@@ -13,13 +13,13 @@ import pytest
 from ontology_edits import NEW_RED_FLAG
 from rdflib import BNode
 
-from kg import diff
-from kg.bench import CaseStream
-from kg.case import Case
 from kg.config import DEFAULT_ONTOLOGY_DIR, PROJECT_ROOT, Settings
-from kg.errors import CaseError
+from kg.knowledge.ontology import read_modules
 from kg.knowledge_base import KnowledgeBase
-from kg.ontology import read_modules
+from kg.model.case import Case
+from kg.model.errors import CaseError
+from kg.tools import answer_changes, diff
+from kg.tools.cases import CaseStream
 
 # The ontology is kept formatted by `kg fmt` (tests/test_fmt.py checks it), so these edits match its layout.
 CAUDA_EQUINA = "kg:urinary-retention a owl:Class ;\n    rdfs:subClassOf kg:CaudaEquinaRedFlag ;"
@@ -275,6 +275,7 @@ def test_missing_vignettes_are_a_note(
     capsys: pytest.CaptureFixture[str], settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(diff, "SCENARIOS", tmp_path / "public.toml")
+    monkeypatch.setattr(answer_changes, "SCENARIOS", tmp_path / "public.toml")
     result = report(capsys, settings, DEFAULT_ONTOLOGY_DIR, DEFAULT_ONTOLOGY_DIR, "--cases", "0")
     assert result["vignettes"] == [] and result["notes"] == [
         f"no vignettes: {tmp_path / 'public.toml'} not found"

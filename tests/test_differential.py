@@ -24,23 +24,24 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 
+import golden
 import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 from rdflib import RDF, Graph, URIRef
 from rdflib.query import ResultRow
 
-from kg.case import Case
-from kg.errors import CaseError
-from kg.facts import ClosureStore, Row
-from kg.inference import EVALUATION_QUERIES
+from kg.engine.facts import ClosureStore, Row
+from kg.engine.inference import EVALUATION_QUERIES
+from kg.engine.presentation import add_presentation, finding_instance
 from kg.knowledge_base import KnowledgeBase
-from kg.namespaces import KG
-from kg.presentation import add_presentation, finding_instance
-from kg.vignettes import load_cases
+from kg.model.case import Case
+from kg.model.namespaces import KG
+from kg.tools.vignettes import load_cases
 
 CASES = load_cases()
 RANDOM_CASES = int(os.environ.get("KG_DIFFERENTIAL_CASES", "40"))
+DEEP_CASES = int(os.environ.get("KG_DEEP_CASES", "2000"))
 PRESENTATIONS = int(os.environ.get("KG_DIFFERENTIAL_PRESENTATIONS", "2000"))
 BATCH = 200
 #: Chunks each slow test is split into (one pytest test each, for pytest-xdist to distribute).
@@ -82,19 +83,39 @@ def cases(ids: list[str]) -> st.SearchStrategy[Case]:
     )
 
 
+REGENERATE = "the golden owlrl answers are stale: regenerate them with `python tests/golden.py --refresh`"
+
+
+@pytest.fixture(scope="module")
+def gold(kb: KnowledgeBase) -> dict:
+    """The golden owlrl answers, checked to be owlrl's for the knowledge under test."""
+    content = golden.load()
+    if content is None or content.get("stamp") != golden.stamp(kb):
+        pytest.fail(REGENERATE)
+    return content["answers"]
+
+
+def test_the_golden_answers_are_owlrls_for_this_knowledge(kb: KnowledgeBase, gold: dict) -> None:
+    assert sorted(gold) == sorted(case["id"] for case in CASES)
+
+
 @pytest.mark.parametrize("case", CASES, ids=[case["id"] for case in CASES])
-def test_vignette_answers_are_identical(kb: KnowledgeBase, case: dict) -> None:
-    fields = {k: v for k, v in case.items() if k in Case.model_fields}
-    vignette = Case.model_validate({**fields, "findings": case["findings"]})
-    assert outcome(kb, vignette, "compiled") == outcome(kb, vignette, "owlrl")
+def test_vignette_answers_are_identical(kb: KnowledgeBase, gold: dict, case: dict) -> None:
+    """The compiled answer is owlrl's (as stamped in the golden file) for every vignette."""
+    assert golden.outcome(kb, golden.vignette(case), "compiled") == gold[case["id"]]
 
 
-def outcome(kb: KnowledgeBase, case: Case, engine: str) -> dict | list:
-    """The answer as JSON, or the problems a rejection names."""
-    try:
-        return kb.recommend(case, engine).model_dump()
-    except CaseError as error:
-        return error.problems
+@pytest.mark.slow
+@pytest.mark.deep
+@pytest.mark.parametrize("case", CASES[:3], ids=[case["id"] for case in CASES[:3]])
+def test_the_golden_file_holds_what_owlrl_answers_now(kb: KnowledgeBase, gold: dict, case: dict) -> None:
+    """The deep check runs owlrl itself on a few vignettes too, in case a stamp ever misses a change."""
+    assert golden.outcome(kb, golden.vignette(case), "owlrl") == gold[case["id"]]
+
+
+def outcome(kb: KnowledgeBase, case: Case, engine: str) -> object:
+    """The answer as JSON data, or the problems a rejection names."""
+    return golden.outcome(kb, case, engine)
 
 
 def chunk_size(total: int, chunk: int) -> int:
@@ -105,9 +126,24 @@ def chunk_size(total: int, chunk: int) -> int:
 @pytest.mark.slow
 @pytest.mark.parametrize("chunk", range(CHUNKS))
 def test_random_answers_are_identical(kb: KnowledgeBase, chunk: int) -> None:
-    @seed(SEED + chunk)
+    compare_random_answers(kb, SEED + chunk, chunk_size(RANDOM_CASES, chunk))
+
+
+@pytest.mark.slow
+@pytest.mark.deep
+@pytest.mark.parametrize("chunk", range(CHUNKS))
+def test_many_random_answers_are_identical(kb: KnowledgeBase, chunk: int) -> None:
+    """The deep check (``pytest -m deep``): 2,000 random whole answers against owlrl
+    (``KG_DEEP_CASES``), about 3 s of owlrl each: an hour and more on 2 cores."""
+    compare_random_answers(kb, 2 * SEED + chunk, chunk_size(DEEP_CASES, chunk))
+
+
+def compare_random_answers(kb: KnowledgeBase, chosen_seed: int, count: int) -> None:
+    """``count`` random cases from ``chosen_seed``: the compiled and the owlrl answers are identical."""
+
+    @seed(chosen_seed)
     @settings(
-        max_examples=chunk_size(RANDOM_CASES, chunk),
+        max_examples=count,
         deadline=None,
         database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],

@@ -22,11 +22,11 @@ from rdflib import RDF, Namespace
 from rdflib import Literal as RdfLiteral
 from rdflib.plugins.sparql import prepareQuery
 
-from kg.answer import Answer
-from kg.case import Case
 from kg.config import QUERIES_DIR, Settings
 from kg.knowledge_base import KnowledgeBase
-from kg.namespaces import KG
+from kg.model.answer import Answer
+from kg.model.case import Case
+from kg.model.namespaces import KG
 from kg.sparql.dataset import nquads
 
 EXAMPLES_DIR = QUERIES_DIR / "examples"

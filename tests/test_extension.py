@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from ontology_edits import NEW_RED_FLAG
 
-from kg.case import Case
 from kg.config import DEFAULT_ONTOLOGY_DIR, Settings
-from kg.errors import CaseError
 from kg.knowledge_base import KnowledgeBase
+from kg.model.case import Case
+from kg.model.errors import CaseError
 
 
 def test_a_new_red_flag_module_changes_the_answer(

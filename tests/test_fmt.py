@@ -20,10 +20,10 @@ from rdflib.collection import Collection
 from rdflib.compare import isomorphic
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
-from kg import fmt
 from kg.config import DEFAULT_ONTOLOGY_DIR, PROJECT_ROOT, Settings
-from kg.errors import OntologyError
+from kg.tools import fmt
 from kg.turtle import formatter
+from kg.turtle.errors import TurtleError
 from kg.turtle.formatter import BASE_IRI, format_turtle
 from kg.turtle.syntax import Document
 from kg.turtle.tokens import decode_string, quote_string, tokenize
@@ -319,7 +319,7 @@ def test_a_string_value_survives_quoting(value: str) -> None:
     ],
 )
 def test_bad_input_is_an_error_naming_the_line(text: str, line: int, words: str) -> None:
-    with pytest.raises(OntologyError) as raised:
+    with pytest.raises(TurtleError) as raised:
         format_turtle(text)
     assert raised.value.line == line
     assert words in str(raised.value) and str(raised.value).startswith(f"line {line}: ")
@@ -333,7 +333,7 @@ def test_a_result_that_is_not_isomorphic_is_refused(monkeypatch: pytest.MonkeyPa
         return write(document)
 
     monkeypatch.setattr(formatter, "write_document", lossy)
-    with pytest.raises(OntologyError, match="not isomorphic"):
+    with pytest.raises(TurtleError, match="not isomorphic"):
         format_turtle(MESSY)
 
 

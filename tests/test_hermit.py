@@ -18,10 +18,10 @@ import pytest
 from rdflib import OWL, RDFS, Graph, URIRef
 from rdflib.term import Node
 
+from kg.engine.presentation import add_presentation, measurement_literal
 from kg.knowledge_base import KnowledgeBase
-from kg.namespaces import KG
-from kg.presentation import add_presentation, measurement_literal
-from kg.vignettes import load_cases
+from kg.model.namespaces import KG
+from kg.tools.vignettes import load_cases
 
 CASES = load_cases()
 MEASUREMENTS = ("age", "egfr", "sex", "symptom_duration_weeks")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from kg.case import Case
 from kg.knowledge_base import KnowledgeBase
+from kg.model.case import Case
 
 
 def test_each_step_names_a_finding_its_axiom_and_sources(kb: KnowledgeBase) -> None:

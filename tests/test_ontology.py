@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from kg.config import DEFAULT_ONTOLOGY_DIR
-from kg.errors import OntologyError
+from kg.knowledge.ontology import load_ontology
 from kg.knowledge_base import KnowledgeBase
-from kg.ontology import load_ontology
+from kg.model.errors import OntologyError
 
 CONTRACT_SNOMED = {
     "low-back-pain": "279039007",

@@ -7,9 +7,9 @@ from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDFS
 
 from kg.config import QUERIES_DIR
+from kg.knowledge.queries import QueryLibrary
 from kg.knowledge_base import KnowledgeBase
-from kg.namespaces import KG
-from kg.queries import QueryLibrary
+from kg.model.namespaces import KG
 
 QC = QueryLibrary(QUERIES_DIR / "qc")
 CHECKS = sorted(p.stem for p in (QUERIES_DIR / "qc").glob("*-violation.rq"))

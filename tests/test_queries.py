@@ -10,11 +10,11 @@ from hypothesis import strategies as st
 from rdflib import Graph
 
 from kg.config import QUERIES_DIR
-from kg.errors import OntologyError
+from kg.engine.presentation import add_presentation, measurement_literal
+from kg.knowledge.queries import QueryLibrary
 from kg.knowledge_base import KnowledgeBase
-from kg.namespaces import CASE
-from kg.presentation import add_presentation, measurement_literal
-from kg.queries import QueryLibrary
+from kg.model.errors import OntologyError
+from kg.model.namespaces import CASE
 
 QUERY_FILES = sorted(QUERIES_DIR.rglob("*.rq"))
 

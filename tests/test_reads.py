@@ -1,4 +1,4 @@
-"""What a case query reads of a presentation (kg.reads), and the compiled engine that keeps rows by it.
+"""What a case query reads of a presentation (kg.engine.reads), and the compiled engine that keeps rows by it.
 
 The keys must be sound: a query run over only the facts its key covers gives the rows it gives
 over all of a presentation's facts. And an informaticist's edit of a query keeps the fast path,
@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import random
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from rdflib import URIRef
 
-from kg.case import Case
-from kg.compiled import PREPARE_QUERIES, CompiledEngine
-from kg.config import DEFAULT_ONTOLOGY_DIR, QUERIES_DIR
-from kg.inference import EVALUATION_QUERIES
+from kg.api.main import create_app
+from kg.config import DEFAULT_ONTOLOGY_DIR, QUERIES_DIR, Settings
+from kg.engine.compiled import PREPARE_QUERIES, CompiledEngine
+from kg.engine.inference import EVALUATION_QUERIES
 from kg.knowledge_base import KnowledgeBase
-from kg.namespaces import KG
-from kg.vignettes import load_cases
+from kg.model.case import Case
+from kg.model.namespaces import KG
+from kg.tools.vignettes import load_cases
 
 SEED = 20261202
 
@@ -160,3 +163,34 @@ def test_what_no_key_covers_is_named(tmp_path: Path, edit: callable, reason: str
     reasons = compiled(kb).unkeyed
     assert list(reasons) == ["urgency"], reasons
     assert any(text.startswith(reason) for text in reasons["urgency"]), reasons
+
+
+@pytest.mark.parametrize(
+    ("edit", "status"),
+    [
+        (lambda text: "# an informaticist's note\n" + text, "ok"),
+        (
+            lambda text: text.replace(
+                "  ?case a kg:Presentation .", "  ?case a kg:Presentation ; kg:hasFinding ?someFinding .", 1
+            ),
+            "degraded",
+        ),
+    ],
+    ids=["comment", "finding-individuals"],
+)
+def test_the_service_reports_the_fast_path_for_an_edited_queries_folder(
+    tmp_path: Path, edit: callable, status: str
+) -> None:
+    """An informaticist points the service at an edited queries folder (``KG_QUERIES_DIR``): /health
+    stays on the compiled engine, "ok" while the keys cover the edit, "degraded" with the reason
+    when they cannot; the answers are owlrl's either way."""
+    folder = edited_queries(tmp_path, "applicable", edit)
+    settings = replace(Settings(), queries_dir=folder, cache_dir=None, watch=False)
+    with TestClient(create_app(settings)) as client:
+        health = client.get("/health").json()
+        assert health["status"] == status and health["reasoner"] == "compiled"
+        assert bool(health["degraded_by"]) == (status == "degraded")
+        case = {"findings": ["low-back-pain", "leg-weakness"], "age": 45}
+        compiled_answer = client.post("/recommendations", json=case).json()
+    owlrl = KnowledgeBase.load(DEFAULT_ONTOLOGY_DIR, folder).recommend(Case(**case), "owlrl")
+    assert compiled_answer == owlrl.model_dump(mode="json")

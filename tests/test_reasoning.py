@@ -7,9 +7,9 @@ import pytest
 from rdflib import RDF, Graph, Literal
 from rdflib.namespace import OWL
 
+from kg.engine.presentation import add_presentation, finding_instance
 from kg.knowledge_base import KnowledgeBase
-from kg.namespaces import CASE, KG
-from kg.presentation import add_presentation, finding_instance
+from kg.model.namespaces import CASE, KG
 
 
 def case_graph(kb: KnowledgeBase, *findings: str) -> Graph:

@@ -6,11 +6,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kg.answer import Answer
-from kg.case import Case
-from kg.errors import CaseError
+from kg.answer.evaluation import Draft
+from kg.answer.recommend import _prefer, _substitute
 from kg.knowledge_base import KnowledgeBase
-from kg.recommend import Draft, _prefer, _substitute
+from kg.model.answer import Answer
+from kg.model.case import Case
+from kg.model.errors import CaseError
 
 
 def drafts(*procedures: str) -> list[Draft]:

@@ -17,8 +17,8 @@ import httpx
 import pytest
 from ontology_edits import NEW_RED_FLAG
 
-from kg import bench
 from kg.config import DEFAULT_ONTOLOGY_DIR, Settings
+from kg.tools.bench import servers
 
 pytestmark = pytest.mark.reliability
 
@@ -54,8 +54,8 @@ def test_a_flood_of_slow_sparql_queries_does_not_starve_recommendations_or_healt
                 if answer.status_code == 503:
                     time.sleep(0.5)
 
-    with bench.served("kg.api.main:create_app", 1, bench.server_env(settings)) as port:
-        base = f"http://{bench.HOST}:{port}"
+    with servers.served("kg.api.main:create_app", 1, servers.server_env(settings)) as port:
+        base = f"http://{servers.HOST}:{port}"
         with httpx.Client(base_url=base, timeout=10) as client:
             assert client.post("/recommendations", json=CASE).status_code == 200  # warm
             with ThreadPoolExecutor(FLOOD) as pool:
@@ -95,10 +95,10 @@ def test_memory_is_flat_across_50_reloads_of_a_real_server(tmp_path: Path) -> No
         Settings(), ontology_dir=folder, cache_dir=tmp_path / "cache", watch=False, admin_token=token
     )
     marks: dict[int, float] = {}
-    env = bench.server_env(settings)
-    with bench.served_process("kg.api.main:create_app", 1, env) as (port, server):
+    env = servers.server_env(settings)
+    with servers.served_process("kg.api.main:create_app", 1, env) as (port, server):
         headers = {"Authorization": f"Bearer {token}"}
-        with httpx.Client(base_url=f"http://{bench.HOST}:{port}", timeout=120) as client:
+        with httpx.Client(base_url=f"http://{servers.HOST}:{port}", timeout=120) as client:
             for index in range(RELOADS):
                 (folder / "extra.ttl").write_text(f"{NEW_RED_FLAG}\n# version {index % 2}\n")
                 answer = client.post("/admin/reload", headers=headers)
@@ -125,8 +125,8 @@ def test_hostile_requests_to_a_real_server_are_refused_at_once_and_it_goes_on() 
     query nested 5,000 levels deep: each refused with its documented 4xx, quickly, and the server
     then answers as before."""
     settings = replace(Settings(), watch=False)
-    with bench.served("kg.api.main:create_app", 1, bench.server_env(settings)) as port:
-        base = f"http://{bench.HOST}:{port}"
+    with servers.served("kg.api.main:create_app", 1, servers.server_env(settings)) as port:
+        base = f"http://{servers.HOST}:{port}"
         with httpx.Client(base_url=base, timeout=30) as client:
             before = client.post("/recommendations", json=CASE).json()
             big = b'{"findings": ["low-back-pain"]' + b" " * 12_000_000 + b"}"

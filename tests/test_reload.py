@@ -14,11 +14,11 @@ import pytest
 from fastapi.testclient import TestClient
 from ontology_edits import NEW_RED_FLAG
 
-from kg import bench
 from kg.api.main import create_app
+from kg.api.serving import Serving
 from kg.config import DEFAULT_ONTOLOGY_DIR, Settings
 from kg.knowledge_base import KnowledgeBase
-from kg.serving import Serving
+from kg.tools.bench import servers
 
 TOKEN = "s3cret-token"
 SYNTAX_ERROR = NEW_RED_FLAG + '\nkg:broken a owl:Class ; rdfs:label "unterminated .\n'
@@ -98,7 +98,7 @@ def test_a_reload_that_fails_unexpectedly_keeps_serving(
     def fails(*_: object, **__: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("kg.serving.validate", fails)
+    monkeypatch.setattr("kg.api.serving.validate", fails)
     before = serving.knowledge_base
     (ontology / "extra.ttl").write_text(NEW_RED_FLAG)
     outcome = serving.reload()
@@ -173,7 +173,7 @@ def test_reload_by_hand_and_health(client: TestClient, ontology: Path) -> None:
 
 
 def live_env(settings: Settings, **changes: object) -> dict[str, str]:
-    return bench.server_env(replace(settings, **changes))
+    return servers.server_env(replace(settings, **changes))
 
 
 class Traffic:
@@ -207,8 +207,8 @@ class Traffic:
 def test_no_request_fails_while_a_good_then_a_broken_edit_are_reloaded(
     settings: Settings, ontology: Path
 ) -> None:
-    with bench.served("kg.api.main:create_app", 1, live_env(settings)) as port:
-        base = f"http://{bench.HOST}:{port}"
+    with servers.served("kg.api.main:create_app", 1, live_env(settings)) as port:
+        base = f"http://{servers.HOST}:{port}"
         auth = {"Authorization": f"Bearer {TOKEN}"}
         with Traffic(base) as traffic:
             time.sleep(0.5)
@@ -225,8 +225,8 @@ def test_no_request_fails_while_a_good_then_a_broken_edit_are_reloaded(
 
 
 def test_the_service_reloads_when_the_folder_changes(settings: Settings, ontology: Path) -> None:
-    with bench.served("kg.api.main:create_app", 1, live_env(settings, watch=True)) as port:
-        base = f"http://{bench.HOST}:{port}"
+    with servers.served("kg.api.main:create_app", 1, live_env(settings, watch=True)) as port:
+        base = f"http://{servers.HOST}:{port}"
         before = httpx.get(f"{base}/health").json()["ontology_version"]
         (ontology / "extra.ttl").write_text(NEW_RED_FLAG)
         served = wait_for(base, lambda h: h["ontology_version"] != before)

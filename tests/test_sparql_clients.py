@@ -42,9 +42,9 @@ from SPARQLWrapper import (
 )
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
 
-from kg import bench
 from kg.config import PROJECT_ROOT, Settings
 from kg.knowledge_base import KnowledgeBase
+from kg.tools.bench import servers
 
 EXAMPLES = PROJECT_ROOT / "queries" / "examples"
 GRAPH = "https://w3id.org/kg/graph/"
@@ -94,8 +94,8 @@ def graphs(knowledge_base: KnowledgeBase) -> dict[str, Graph]:
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
     """The URL of /sparql on the real service, started as ``kg serve`` runs it."""
-    with bench.served("kg.api.main:create_app", 1, bench.server_env(Settings.from_env())) as port:
-        yield f"http://{bench.HOST}:{port}/sparql"
+    with servers.served("kg.api.main:create_app", 1, servers.server_env(Settings.from_env())) as port:
+        yield f"http://{servers.HOST}:{port}/sparql"
 
 
 @pytest.fixture(scope="module")
@@ -105,12 +105,12 @@ def oxigraph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     Fails (does not skip) without the ``oxigraph`` CLI: it is a declared test dependency.
     """
     dump = tmp_path_factory.mktemp("oxigraph") / "dump.nq"
-    env = bench.server_env(Settings.from_env())
+    env = servers.server_env(Settings.from_env())
     subprocess.run(
         [sys.executable, "-m", "kg", "dump", "--output", str(dump)], env=env, cwd=PROJECT_ROOT, check=True
     )
-    with bench.oxigraph_served(dump.read_bytes()) as port:
-        yield f"http://{bench.HOST}:{port}/query"
+    with servers.oxigraph_served(dump.read_bytes()) as port:
+        yield f"http://{servers.HOST}:{port}/query"
 
 
 # --- helpers ---------------------------------------------------------------------------------------

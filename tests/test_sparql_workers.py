@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from kg.errors import MalformedRequest, NotAcceptable, QueryUnfinished, ResultTooLarge
+from kg.model.errors import MalformedRequest, NotAcceptable, QueryUnfinished, ResultTooLarge
 from kg.sparql.worker import QueryRequest
 from kg.sparql.workers import Limits, QueryWorkers
 

@@ -13,8 +13,8 @@ from rdflib.namespace import DCTERMS, SKOS
 from rdflib.term import Node
 
 from kg.config import DEFAULT_ONTOLOGY_DIR, Settings
-from kg.namespaces import KG
-from kg.validation import ValidationReport, Violation, add_arguments, run, validate
+from kg.model.namespaces import KG
+from kg.tools.validation import ValidationReport, Violation, add_arguments, run, validate
 
 TOPIC = "low-back-pain.ttl"
 RECOMMENDATIONS = "low-back-pain-recommendations.ttl"

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kg.cli import main
-from kg.vignettes import case_body, check_answer, check_status, load_cases
+from kg.tools.vignettes import case_body, check_answer, check_status, load_cases
 
 CASES = load_cases()
 BY_ID = {case["id"]: case for case in CASES}

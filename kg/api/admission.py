@@ -17,7 +17,7 @@ from typing import TypeVar
 
 import anyio
 
-from kg.errors import QueryUnfinished, SparqlBusy
+from kg.model.errors import QueryUnfinished, SparqlBusy
 
 T = TypeVar("T")
 

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from kg.api.admission import Admission
+from kg.api.serving import Serving
 from kg.knowledge_base import KnowledgeBase
-from kg.serving import Serving
 from kg.sparql.endpoint import SparqlEndpoint
 
 

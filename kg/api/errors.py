@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from kg.errors import (
+from kg.model.errors import (
     CaseError,
     MalformedRequest,
     NotAcceptable,
@@ -21,7 +21,7 @@ from kg.errors import (
     SparqlError,
     UnsupportedMediaType,
 )
-from kg.rejection import Loc, explain
+from kg.model.rejection import Loc, explain
 
 FINDINGS_HINT = "valid finding IDs are listed at GET /findings"
 BODY_HINT = "send the case as a JSON object with Content-Type: application/json"

@@ -14,9 +14,9 @@ from kg.api.admission import Admission
 from kg.api.errors import add_error_handlers
 from kg.api.limits import BodyLimit
 from kg.api.routes import admin, docs, health, recommendations, sparql, sparql_ui, vocabulary
+from kg.api.serving import Serving, watch
 from kg.config import Settings
 from kg.knowledge_base import KnowledgeBase
-from kg.serving import Serving, watch
 from kg.sparql.endpoint import SparqlEndpoint
 from kg.sparql.workers import Limits
 

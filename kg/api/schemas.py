@@ -1,6 +1,7 @@
 """Schemas of the HTTP layer that the core does not already define, and the OpenAPI examples.
 
-Cases and answers are ``kg.case.Case`` and ``kg.answer.Answer``; vocabularies are ``kg.vocabulary``.
+Cases and answers are ``kg.model.case.Case`` and ``kg.model.answer.Answer``; vocabularies are
+``kg.model.vocabulary``.
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ from rdflib import BNode, Dataset, Graph, URIRef
 from rdflib.compare import _TripleCanonicalizer
 from rdflib.term import Node
 
-from kg.namespaces import KG
-from kg.ontology import Ontology
+from kg.knowledge.ontology import Ontology
+from kg.model.namespaces import KG
 
 ASSERTED = KG["graph/asserted"]
 """Every module's triples as written."""

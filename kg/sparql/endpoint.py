@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import threading
 
-from kg.errors import MalformedRequest, QueryRefused
 from kg.knowledge_base import KnowledgeBase
+from kg.model.errors import MalformedRequest, QueryRefused
 from kg.sparql.dataset import named_graphs, nquads
 from kg.sparql.description import service_description
 from kg.sparql.formats import Form, check_acceptable, negotiate

@@ -12,7 +12,7 @@ from enum import Enum
 
 import mimeparse
 
-from kg.errors import NotAcceptable
+from kg.model.errors import NotAcceptable
 
 
 class Form(Enum):

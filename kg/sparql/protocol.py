@@ -16,7 +16,7 @@ from pyparsing import ParseException, ParseResults
 from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
 
-from kg.errors import MalformedRequest, QueryRefused, UnsupportedMediaType
+from kg.model.errors import MalformedRequest, QueryRefused, UnsupportedMediaType
 from kg.sparql.worker import QueryRequest
 
 FORM = "application/x-www-form-urlencoded"

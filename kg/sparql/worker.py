@@ -2,7 +2,7 @@
 
 It runs in its own process so that a query overrunning its time can be ended by ending the process.
 It is sent :class:`QueryRequest` objects and sends back a :class:`Result` or the
-:class:`~kg.errors.SparqlError` saying why there is none. It imports neither rdflib nor kg's engine.
+:class:`~kg.model.errors.SparqlError` saying why there is none. It imports neither rdflib nor kg's engine.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pyoxigraph import (
     Store,
 )
 
-from kg.errors import MalformedRequest, QueryFailed, ResultTooLarge, SparqlError
+from kg.model.errors import MalformedRequest, QueryFailed, ResultTooLarge, SparqlError
 from kg.sparql.formats import Form, negotiate
 
 

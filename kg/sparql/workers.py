@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
-from kg.errors import QueryUnfinished, SparqlError
+from kg.model.errors import QueryUnfinished, SparqlError
 from kg.sparql.worker import QueryRequest, Result
 
 

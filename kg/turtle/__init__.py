@@ -54,5 +54,5 @@ The modules, in the order the text goes through them: ``tokens`` (the tokenizer 
 escapes), ``parser`` (tokens to the syntax tree of ``syntax``, comments attached), ``order`` (the
 canonical order of predicates and objects), ``layout`` (the tree back to text), and ``formatter``
 (``format_turtle``: parse, write, and refuse a result that is not isomorphic to the original).
-``FormatError`` (``errors``) is what any of them raises. ``kg fmt`` (``kg/fmt.py``) is the command.
+``FormatError`` (``errors``) is what any of them raises. ``kg fmt`` (``kg/tools/fmt.py``) is the command.
 """

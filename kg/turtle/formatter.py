@@ -23,7 +23,7 @@ def _graph(text: str, what: str) -> Graph:
 
 
 def format_turtle(text: str) -> str:
-    """``text`` formatted by the rules in ``kg.turtle``'s docstring; raises FormatError (an OntologyError)
+    """``text`` formatted by the rules in ``kg.turtle``'s docstring; raises FormatError (a TurtleError)
     naming the line when the text does not tokenize or parse, or when the result would not be isomorphic
     to it."""
     source = text.removeprefix("\ufeff")

@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Response
 
-from kg.answer import Answer
 from kg.api.deps import KnowledgeBaseDep
 from kg.api.schemas import CASE_EXAMPLES, UNPROCESSABLE
-from kg.case import Case
+from kg.model.answer import Answer
+from kg.model.case import Case
 
 router = APIRouter(tags=["recommendations"])
 

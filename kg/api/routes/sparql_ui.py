@@ -14,7 +14,7 @@ from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, XSD
 
 from kg import DISCLAIMER
 from kg.config import QUERIES_DIR
-from kg.namespaces import KG, SKOS
+from kg.model.namespaces import KG, SKOS
 
 router = APIRouter(tags=["sparql"])
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from kg.api.deps import KnowledgeBaseDep
-from kg.vocabulary import FindingInfo, InputRuleInfo, ProcedureInfo
+from kg.model.vocabulary import FindingInfo, InputRuleInfo, ProcedureInfo
 
 router = APIRouter(tags=["vocabulary"])
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from kg.config import PROJECT_ROOT
+from kg.config import SCENARIOS
 
-SCENARIOS = PROJECT_ROOT / "tests" / "scenarios" / "public.toml"
 """The public vignettes, as copied into the repository."""
 DERIVED = [
     "older-age",

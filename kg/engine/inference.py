@@ -2,9 +2,9 @@
 
 - :class:`OwlrlEngine`, the normative reference: the case as RDF, owlrl's full OWL 2 RL closure of
   ontology + case, then the SPARQL queries of ``queries/`` over that closure.
-- :class:`~kg.compiled.CompiledEngine`, the fast path: the classifier compiled from the
+- :class:`~kg.engine.compiled.CompiledEngine`, the fast path: the classifier compiled from the
   once-closed ontology, then the same queries over its classification, their rows kept by what
-  each reads. Both run the query texts with pyoxigraph (:mod:`kg.facts`): they differ in how they
+  each reads. Both run the query texts with pyoxigraph (:mod:`kg.engine.facts`): they differ in how they
   reason, not in how they evaluate SPARQL.
 
 A case is a set of presentations: the case itself (``CASE``) and its what-if variants, each a
@@ -23,17 +23,17 @@ from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.query import ResultRow
 from rdflib.term import Node
 
-from kg.facts import ClosureStore, FactStore, Row, Triple
-from kg.namespaces import CASE, KG
-from kg.presentation import add_presentation, finding_id_of
-from kg.reasoning import Reasoner
+from kg.engine.facts import ClosureStore, FactStore, Row, Triple
+from kg.engine.presentation import add_presentation, finding_id_of
+from kg.knowledge.reasoning import Reasoner
+from kg.model.namespaces import CASE, KG
 
 Findings = Sequence[tuple[str, URIRef]]
 #: What-if variants of a case: each presentation, with the one finding (ID, class) it adds.
 Variants = Mapping[URIRef, tuple[str, URIRef]]
 #: A query result row: rdflib's from its SPARQL, or the compiled engine's, which reads the same.
 QueryRow = ResultRow | Row
-#: The queries a presentation's evaluation (kg.recommend) reads.
+#: The queries a presentation's evaluation (kg.answer.recommend) reads.
 EVALUATION_QUERIES = ("urgency", "recommendations", "applicable")
 Measurements = Mapping[URIRef, Literal]
 
@@ -99,7 +99,7 @@ def prepare(store: FactStore, given: Findings, measurements: Measurements) -> Pr
 
 
 def asserted_facts(presentation: URIRef, findings: Findings, measurements: Measurements) -> list[Triple]:
-    """A presentation as the case gives it, before reasoning (as kg.presentation.add_presentation)."""
+    """A presentation as the case gives it, before reasoning (as kg.engine.presentation.add_presentation)."""
     graph = Graph()
     add_presentation(graph, presentation, findings, measurements)
     return list(graph)

@@ -12,7 +12,7 @@ from rdflib.plugins.sparql.sparql import Query
 from rdflib.query import ResultRow
 from rdflib.term import Node
 
-from kg.errors import OntologyError
+from kg.model.errors import OntologyError
 
 
 class QueryLibrary:

@@ -4,9 +4,10 @@ keyed by content hash.
 An entry is two files: ``KEY.nq``, the graphs as N-Quads (one named graph each, so blank nodes
 shared between them stay shared), and ``KEY.json``, its header: the format, the key, the kg
 version that wrote it, JSON tables derived with the graphs (e.g. what each case query reads,
-:mod:`kg.reads`) and the SHA-256 of the N-Quads and the tables. Neither can run code when read (unlike a
-pickle), and an entry is used only if its header names the key asked for and the N-Quads hash to
-what the header says: a truncated, edited, foreign or misplaced entry is rebuilt, never served.
+:mod:`kg.engine.reads`) and the SHA-256 of the N-Quads and the tables. Neither can run code
+when read (unlike a pickle), and an entry is used only if its header names the key asked for and
+the N-Quads and tables hash to what the header says: a truncated, edited, foreign or misplaced
+entry is rebuilt, never served.
 Writing is atomic (a temporary file, then a rename); temporary files left by a crash and all but
 the newest ``ENTRIES_KEPT`` entries are removed when an entry is written.
 """
@@ -32,7 +33,7 @@ import pyoxigraph as ox
 from rdflib import Dataset, Graph, URIRef
 from rdflib.term import Node
 
-from kg.facts import from_oxigraph
+from kg.knowledge.terms import from_oxigraph
 
 V = TypeVar("V")
 log = logging.getLogger(__name__)

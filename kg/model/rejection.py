@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kg.case import Case
+from kg.model.case import Case
 
 Loc = tuple[str | int, ...]
 

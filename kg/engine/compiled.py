@@ -1,10 +1,10 @@
 """The compiled engine: the classifier compiled from the closed ontology, and the real queries.
 
-A presentation is classified by :class:`~kg.classifier.Classifier` (OWL 2 RL over a closed TBox,
+A presentation is classified by :class:`~kg.engine.classifier.Classifier` (OWL 2 RL over a closed TBox,
 as bit sets), and each case query of ``queries/`` runs itself, with pyoxigraph, over the closed
-ontology plus the presentation's facts (:mod:`kg.facts`). No query is written again in Python:
+ontology plus the presentation's facts (:mod:`kg.engine.facts`). No query is written again in Python:
 the speed comes from keeping rows by what each query can read of a presentation
-(:mod:`kg.reads`), so that the ~20 what-if variants of a case, and the cases after it, mostly
+(:mod:`kg.engine.reads`), so that the ~20 what-if variants of a case, and the cases after it, mostly
 find their rows kept. A query whose rows no key covers (it reads finding individuals or
 measurements) runs for every presentation that asks for it.
 """
@@ -18,13 +18,13 @@ from typing import Final
 from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from kg.cache import Memo
-from kg.classifier import Classification, Classifier
-from kg.facts import FactStore, Row, Triple
-from kg.inference import PREPARE_QUERIES, Prepared, prepare
-from kg.namespaces import CASE
-from kg.presentation import finding_instance
-from kg.reads import Analyzer, CaseVocabulary, QueryReads
+from kg.engine.classifier import Classification, Classifier
+from kg.engine.facts import FactStore, Row, Triple
+from kg.engine.inference import PREPARE_QUERIES, Prepared, prepare
+from kg.engine.presentation import finding_instance
+from kg.engine.reads import Analyzer, CaseVocabulary, QueryReads
+from kg.knowledge.cache import Memo
+from kg.model.namespaces import CASE
 
 Findings = Sequence[tuple[str, URIRef]]
 Measurements = Mapping[URIRef, Literal]
@@ -41,7 +41,7 @@ class QueryKey:
     """The key one query's rows are kept by: what it can read of a presentation's classification.
 
     That is the bits of the restrictions giving the values it reads, and, under those values, the
-    bits of the classes it reads (:meth:`kg.reads.Analyzer.classes_read`). Presentations with equal
+    bits of the classes it reads (:meth:`kg.engine.reads.Analyzer.classes_read`). Presentations with equal
     keys have equal rows. None: the rows are not kept (see ``reads.reasons``).
     """
 
@@ -223,7 +223,7 @@ class CompiledEngine:
 
 def _names(rows: list[Row], presentation: Node) -> bool:
     """Whether rows name the presentation or its individuals: then they are not given to others
-    (kg.reads rules that out for a keyed query; this holds the line if it ever missed a way)."""
+    (kg.engine.reads rules that out for a keyed query; this holds the line if it ever missed a way)."""
     prefix = str(presentation)
     return any(str(value).startswith(prefix) for row in rows for value in row.asdict().values())
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from kg.answer import Answer, JustificationStep, Recommendation
-from kg.knowledge_base import KnowledgeBase
+from typing import TYPE_CHECKING
+
+from kg.model.answer import Answer, JustificationStep, Recommendation
+
+if TYPE_CHECKING:
+    from kg.answer.knowledge import Knowledge
 
 
-def render(answer: Answer, kb: KnowledgeBase) -> str:
+def render(answer: Answer, kb: Knowledge) -> str:
     """Urgency, what to order, why, what not to order, what to assess next, caveats, disclaimer."""
     procedures = {p.id: p.label for p in kb.procedures}
     findings = {f.id: f.label for f in kb.findings}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rdflib import Graph
 
-from kg.errors import OntologyError
+from kg.model.errors import OntologyError
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 What each rule, advice or caveat does is read here from ``procedure-rules.rq``, ``do-not-order.rq``
 and ``caveats.rq`` (queries over the closed ontology alone); *whether* it applies to a case is the
-case's rows of ``applicable.rq``. The answer layer (kg.recommend) joins the two.
+case's rows of ``applicable.rq``. The answer layer (kg.answer.recommend) joins the two.
 ``existential-findings.rq`` tells assess_next which findings meet each class definition's parts.
 """
 
@@ -15,7 +15,7 @@ from rdflib import Graph
 from rdflib.query import ResultRow
 from rdflib.term import Node
 
-from kg.queries import QueryLibrary, grouped
+from kg.knowledge.queries import QueryLibrary, grouped
 
 Sources = Callable[[Node], list[str]]
 

@@ -20,10 +20,10 @@ import anyio
 from watchfiles import Change, awatch
 
 from kg.config import Settings
-from kg.errors import KgError
+from kg.knowledge.ontology import read_modules
 from kg.knowledge_base import KnowledgeBase
-from kg.ontology import read_modules
-from kg.validation import ValidationReport, validate
+from kg.model.errors import KgError
+from kg.tools.validation import ValidationReport, validate
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,13 @@ class Serving:
             before = read_modules(directory).version
             if before == current.version:
                 return ReloadOutcome(at, current.version, reloaded=False)
-            report = validate(directory, cache_dir=self.settings.cache_dir, reasoner=self.settings.reasoner)
+            settings = self.settings
+            report = validate(
+                directory,
+                queries_dir=settings.queries_dir,
+                cache_dir=settings.cache_dir,
+                reasoner=settings.reasoner,
+            )
             if not report.conforms:
                 kept = replace(report, knowledge_base=None)  # not served: let it go
                 return ReloadOutcome(at, current.version, False, error=report.brief(), report=kept)

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from rdflib import RDF, XSD, Graph, Literal, URIRef
 
-from kg.namespaces import CASE, KG
+from kg.model.namespaces import CASE, KG
 
 
 @lru_cache(maxsize=4096)

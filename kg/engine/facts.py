@@ -14,19 +14,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from functools import cache, lru_cache
+from functools import cache
 
 import pyoxigraph as ox
-from rdflib import XSD, BNode, Graph, Literal, URIRef
+from rdflib import Graph
 from rdflib.term import Node
 
-from kg.errors import OntologyError
+from kg.knowledge.terms import from_oxigraph, to_oxigraph
+from kg.model.errors import OntologyError
 
 Triple = tuple[Node, Node, Node]
 #: Runs after which the store is replaced by a fresh one (see FactStore._fresh_store).
 RUNS_PER_STORE = 500
-#: The datatypes rdflib leaves off a literal it reads (a plain string).
-PLAIN = {str(XSD.string)}
 
 
 class Row:
@@ -69,53 +68,6 @@ def row(values: Mapping[str, Node | None]) -> Row:
 def _row_type(names: tuple[str, ...]) -> type[Row]:
     """The row type for one query's variables."""
     return type("Row", (Row,), {"__slots__": names, "labels": {n: i for i, n in enumerate(names)}})
-
-
-@lru_cache(maxsize=65536)
-def to_oxigraph(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-    """An rdflib term as pyoxigraph's (blank nodes keep their identifiers)."""
-    if isinstance(term, URIRef):
-        return ox.NamedNode(str(term))
-    if isinstance(term, BNode):
-        return ox.BlankNode(str(term))
-    if isinstance(term, Literal):
-        if term.language:
-            return ox.Literal(str(term), language=term.language)
-        datatype = ox.NamedNode(str(term.datatype)) if term.datatype else None
-        return ox.Literal(str(term), datatype=datatype)
-    raise TypeError(f"not an RDF term: {term!r}")
-
-
-def from_oxigraph(term: object) -> Node | None:
-    """A pyoxigraph term as rdflib's, as rdflib's own SPARQL would bind it."""
-    if term is None:
-        return None
-    if isinstance(term, ox.NamedNode):
-        return _iri(term.value)
-    if isinstance(term, ox.BlankNode):
-        return _blank(term.value)
-    if isinstance(term, ox.Literal):
-        return _literal(term.value, term.datatype.value, term.language)
-    raise TypeError(f"unexpected term from pyoxigraph: {term!r}")
-
-
-@lru_cache(maxsize=65536)
-def _iri(value: str) -> URIRef:
-    return URIRef(value)
-
-
-@lru_cache(maxsize=65536)
-def _blank(value: str) -> BNode:
-    return BNode(value)
-
-
-@lru_cache(maxsize=65536)
-def _literal(value: str, datatype: str, language: str | None) -> Literal:
-    if language:
-        return Literal(value, lang=language)
-    if datatype in PLAIN:
-        return Literal(value)
-    return Literal(value, datatype=URIRef(datatype))
 
 
 def _rows_by_case(store: ox.Store, text: str) -> dict[Node | None, list[Row]]:

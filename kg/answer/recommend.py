@@ -1,7 +1,7 @@
 """Case → answer: classify the case (and its what-if variants) by OWL 2 RL, then select what to order.
 
 The case and one hypothetical variant per absent red flag are classified together by an engine
-(:mod:`kg.inference`: owlrl + SPARQL, or the compiled fast path), which gives the rows of the
+(:mod:`kg.engine.inference`: owlrl + SPARQL, or the compiled fast path), which gives the rows of the
 queries of ``queries/`` per presentation: its urgency, the recommendations of its classes at that
 level, and the rules, advice and caveats that apply to it (applicable.rq). Python only applies the
 generic semantics of the rule kinds the ontology declares (prefer, substitute, qualify), the
@@ -12,67 +12,27 @@ from __future__ import annotations
 
 import difflib
 from collections import defaultdict
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from rdflib import URIRef
 from rdflib.term import Node
 
-from kg.answer import Answer, Caveat, DoNotOrder, Recommendation
-from kg.case import Case
-from kg.errors import CaseError
-from kg.inference import EVALUATION_QUERIES
-from kg.justification import explain
-from kg.namespaces import CASE
-from kg.presentation import hypothesis, measurement_literal
-from kg.rulebook import Advice, ProcedureRule
+from kg.answer.evaluation import AppliedRule, Draft, Evaluation
+from kg.answer.justification import explain
+from kg.engine.inference import EVALUATION_QUERIES
+from kg.engine.presentation import hypothesis, measurement_literal
+from kg.knowledge.rulebook import ProcedureRule
+from kg.model.answer import Answer, Caveat, DoNotOrder, Recommendation
+from kg.model.case import Case
+from kg.model.errors import CaseError
+from kg.model.namespaces import CASE
 
 if TYPE_CHECKING:
-    from kg.inference import Engine, Inference, QueryRow
-    from kg.knowledge_base import KnowledgeBase
+    from kg.answer.knowledge import Knowledge
+    from kg.engine.inference import Engine, Inference, QueryRow
 
 
-@dataclass
-class Draft:
-    """A recommendation while the procedure rules are applied to the list."""
-
-    procedure: str
-    appropriateness: str
-    rationale: str
-    presentation: str
-    sources: set[str]
-
-
-@dataclass(frozen=True)
-class AppliedRule:
-    """A procedure rule that changed the list: the rule, the classes it applies to, what it put in place."""
-
-    rule: Node
-    label: str
-    classes: tuple[Node, ...]
-    procedure: str
-
-
-@dataclass
-class Evaluation:
-    """What one presentation's classification implies."""
-
-    urgency: str
-    urgency_rank: int
-    urgency_meaning: str
-    applicable: frozenset[Node] = frozenset()
-    recommendations: list[Draft] = field(default_factory=list)
-    applied_rules: list[AppliedRule] = field(default_factory=list)
-    do_not_order: dict[str, list[Advice]] = field(default_factory=dict)
-    listed: dict[str, list[str]] = field(default_factory=dict)
-
-    @property
-    def first_procedure(self) -> str | None:
-        """The recommended procedure, if any."""
-        return self.recommendations[0].procedure if self.recommendations else None
-
-
-def recommend(kb: KnowledgeBase, case: Case, engine: Engine) -> Answer:
+def recommend(kb: Knowledge, case: Case, engine: Engine) -> Answer:
     """The answer for ``case``: urgency, ordered procedures, advice and the justification.
 
     Raises CaseError for an unknown finding, and for a case an input rule rejects (out of scope or
@@ -144,7 +104,7 @@ def recommend(kb: KnowledgeBase, case: Case, engine: Engine) -> Answer:
     )
 
 
-def _given_findings(kb: KnowledgeBase, case: Case) -> list[str]:
+def _given_findings(kb: Knowledge, case: Case) -> list[str]:
     """The case's finding IDs, each checked against the vocabulary."""
     for index, finding in enumerate(case.findings):
         if finding not in kb.finding_classes:
@@ -158,7 +118,7 @@ def _given_findings(kb: KnowledgeBase, case: Case) -> list[str]:
     return list(case.findings)
 
 
-def _input_rules(kb: KnowledgeBase, rows: list[QueryRow], main: Evaluation) -> list[Caveat]:
+def _input_rules(kb: Knowledge, rows: list[QueryRow], main: Evaluation) -> list[Caveat]:
     """Reject the case if an input rule finds it and it reaches less than the rule's answered-from
     urgency; else the caveats that answer it with the problems named (input-rules.rq)."""
     rejected = [row for row in rows if main.urgency_rank < int(row.answeredFromRank)]
@@ -223,7 +183,7 @@ def _assess_next(
 
 
 def _evaluations(
-    kb: KnowledgeBase, inference: Inference, presentations: list[URIRef]
+    kb: Knowledge, inference: Inference, presentations: list[URIRef]
 ) -> dict[URIRef, Evaluation]:
     """Each presentation's evaluation, shared by presentations of equal key (kept in the knowledge
     base); the rows the new ones need are fetched together first."""
@@ -243,7 +203,7 @@ def _evaluations(
     return {p: found[p] for p in presentations}
 
 
-def _evaluate(kb: KnowledgeBase, inference: Inference, presentation: URIRef) -> Evaluation:
+def _evaluate(kb: Knowledge, inference: Inference, presentation: URIRef) -> Evaluation:
     """Urgency, ordered recommendations and do-not-order advice of one presentation."""
     urgency = inference.rows("urgency", presentation)[0]
     applicable = frozenset(row.item for row in inference.rows("applicable", presentation))
@@ -270,7 +230,7 @@ def _evaluate(kb: KnowledgeBase, inference: Inference, presentation: URIRef) -> 
     return evaluation
 
 
-def _drafts(kb: KnowledgeBase, rows: list[QueryRow]) -> list[Draft]:
+def _drafts(kb: Knowledge, rows: list[QueryRow]) -> list[Draft]:
     """Recommendation rows (already ordered) as drafts, each procedure once."""
     drafts: dict[str, Draft] = {}
     for row in rows:
@@ -278,7 +238,7 @@ def _drafts(kb: KnowledgeBase, rows: list[QueryRow]) -> list[Draft]:
     return list(drafts.values())
 
 
-def _draft(kb: KnowledgeBase, row: QueryRow) -> Draft:
+def _draft(kb: Knowledge, row: QueryRow) -> Draft:
     return Draft(
         procedure=str(row.procedure),
         appropriateness=str(row.appropriateness),
@@ -291,7 +251,7 @@ def _draft(kb: KnowledgeBase, row: QueryRow) -> Draft:
 Own = dict[tuple[str, str], "QueryRow"]
 
 
-def _apply_rule(kb: KnowledgeBase, drafts: list[Draft], rule: ProcedureRule, own: Own) -> AppliedRule | None:
+def _apply_rule(kb: Knowledge, drafts: list[Draft], rule: ProcedureRule, own: Own) -> AppliedRule | None:
     """Apply one procedure rule to ``drafts`` in place; what it changed, or None."""
     sources = set(rule.sources)
     if rule.kind == "prefer" and rule.preferred is not None:
@@ -313,7 +273,7 @@ def _apply_rule(kb: KnowledgeBase, drafts: list[Draft], rule: ProcedureRule, own
     return AppliedRule(rule.rule, rule.label, rule.classes, procedure) if changed else None
 
 
-def _rating(kb: KnowledgeBase, own: Own):
+def _rating(kb: Knowledge, own: Own):
     """The draft a substitute gets in a presentation class: its own recommendation there, else its
     own recommendation in another class at this level (kg validate's QC flags that), else None."""
 
@@ -383,7 +343,7 @@ def _substitute(
     return True
 
 
-def _caveats(kb: KnowledgeBase, main: Evaluation, finding_types: dict[str, frozenset[Node]]) -> list[Caveat]:
+def _caveats(kb: Knowledge, main: Evaluation, finding_types: dict[str, frozenset[Node]]) -> list[Caveat]:
     """The caveats that apply to the case and whose conditions its final recommendations meet."""
     recommended = [d.procedure for d in main.recommendations]
     caveats = []

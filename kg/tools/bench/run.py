@@ -1,0 +1,237 @@
+"""``kg bench``: the compiled fast path against owlrl, over HTTP, at cold start, in batch, in memory;
+and the SPARQL endpoint against the Oxigraph server on the same data.
+
+Every number is measured in the run, on distinct random cases drawn from a seeded generator
+(1-10 findings of the vocabulary, age 0-130 or absent, eGFR 0-200 or absent). Try it with
+``kg bench [--quick] [--json]``. Progress goes to standard error; standard output gets
+the table, or one JSON object with ``--json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from typing import TYPE_CHECKING, Any
+
+from kg.config import Settings
+from kg.model.case import Case
+from kg.model.errors import CaseError
+from kg.tools.bench.load import Load, drive_load, example_queries, http_request, measure_http, sparql_loads
+from kg.tools.bench.measure import (
+    FULL,
+    KEYS,
+    QUICK,
+    Plan,
+    answered_bodies,
+    cold_start_s,
+    compare_engines,
+    in_process,
+    peak_rss_mb,
+    percentile,
+    progress,
+)
+from kg.tools.bench.servers import server_env
+from kg.tools.cases import CaseStream
+
+if TYPE_CHECKING:
+    pass
+
+
+@dataclass(frozen=True)
+class Results:
+    """The JSON object (``metrics``, keyed by KEYS) and what the table shows besides."""
+
+    metrics: dict[str, Any]
+    plan: Plan
+    differences: list[tuple[dict[str, Any], list[str]]]
+    loads: tuple[Load, Load]  # kg, bare
+    sparql_loads: tuple[Load, Load]  # kg's /sparql, the Oxigraph server's
+    sparql_queries: int  # the example queries the SPARQL load cycles through
+    bodies: int  # distinct HTTP case bodies prepared
+    load_average: tuple[float, float, float]  # of the machine, before the run
+
+
+def benchmark(args: argparse.Namespace, settings: Settings) -> Results:
+    """Every measurement."""
+    from kg.knowledge_base import KnowledgeBase  # here, so that the bare app's server does not load rdflib
+    from kg.sparql.dataset import nquads
+
+    plan = QUICK if args.quick else FULL
+    load_average = os.getloadavg()
+    start = time.perf_counter()
+    kb = KnowledgeBase.from_settings(settings)
+    progress(f"knowledge base loaded in {time.perf_counter() - start:.1f} s; engines: {kb.reasoners}")
+    if "compiled" not in kb.reasoners:
+        raise RuntimeError("this ontology has no compiled engine: nothing to compare owlrl with")
+
+    def compiled(case: Case) -> object:
+        """The answer, or the rejection of a case out of scope or contradictory (also an outcome)."""
+        try:
+            return kb.recommend(case, "compiled")
+        except CaseError as error:
+            return error
+
+    stream = CaseStream([f.id for f in kb.findings], args.seed)
+    fast, batch, rss = in_process(compiled, stream, plan)  # first, so that owlrl's memory is not in the RSS
+    comparison = compare_engines(kb, stream.bodies(plan.naive_cases))
+    # the HTTP load must get 200s: its bodies are cases this process answers (the servers' caches stay cold)
+    requests = [http_request(body) for body in answered_bodies(kb, stream, plan.http_bodies)]
+    kg_load, bare_load = http_loads(requests, args, plan, server_env(settings))
+    queries = example_queries()
+    sparql, oxigraph = sparql_loads(nquads(kb.ontology, kb.closed), queries, args, plan, server_env(settings))
+    cold = cold_start_s(settings, answered_bodies(kb, stream, 1 + plan.cold_runs))
+
+    owlrl_p50, fast_p50 = statistics.median(comparison.owlrl_ms), statistics.median(fast)
+    metrics = {
+        "speedup_vs_owlrl": round(owlrl_p50 / fast_p50, 1),
+        "owlrl_p50_ms": round(owlrl_p50, 1),
+        "fast_p50_ms": round(fast_p50, 3),
+        "fast_p99_ms": round(percentile(fast, 99), 3),
+        "identical_answers": not comparison.differences,
+        "http_rps": round(kg_load.rps, 1),
+        "bare_fastapi_rps": round(bare_load.rps, 1),
+        "http_ratio": round(kg_load.rps / bare_load.rps, 4),
+        "cold_start_s": round(cold, 3),
+        "batch_cases_per_s": round(batch, 1),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "rss_after_1k_mb": round(rss[0], 1),
+        "rss_after_100k_mb": round(rss[1], 1),
+        "sparql_qps": round(sparql.rps, 1),
+        "oxigraph_qps": round(oxigraph.rps, 1),
+        "sparql_ratio": round(sparql.rps / oxigraph.rps, 4),
+    }
+    assert tuple(metrics) == KEYS
+    return Results(
+        metrics,
+        plan,
+        comparison.differences,
+        (kg_load, bare_load),
+        (sparql, oxigraph),
+        len(queries),
+        len(requests),
+        load_average,
+    )
+
+
+def http_loads(
+    requests: list[bytes], args: argparse.Namespace, plan: Plan, env: dict[str, str]
+) -> tuple[Load, Load]:
+    """The kg server's load, then the bare app's: the same client process, requests, connections
+    and duration, and the same uvicorn command and workers."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as client:
+
+        def load(port: int) -> Load:
+            return client.submit(drive_load, port, requests, args.connections, plan.http_seconds).result()
+
+        kg_load = measure_http("kg.api.main:create_app", args.workers, env, load)
+        progress(f"kg server: {kg_load.rps:.1f} requests/s")
+        bare_load = measure_http("kg.tools.bench.servers:create_bare_app", args.workers, env, load)
+        progress(f"bare FastAPI server: {bare_load.rps:.1f} requests/s")
+    if max(kg_load.sent, bare_load.sent) > len(requests):
+        progress(f"warning: more requests were sent than the {len(requests)} distinct bodies: some repeated")
+    return kg_load, bare_load
+
+
+def table(results: Results, args: argparse.Namespace, settings: Settings) -> str:
+    """The results as an aligned two-column table, with the machine and the plan."""
+    m, plan = results.metrics, results.plan
+    kg_load, bare_load = results.loads
+    low, high = plan.rss_marks
+    http = f"{args.workers} worker(s), {args.connections} connections, {plan.http_seconds:.0f} s"
+    rows = [
+        ("machine", f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.platform()}"),
+        ("load average", " ".join(f"{x:.2f}" for x in results.load_average) + " (before the run)"),
+        ("mode", f"{plan.name} (seed {args.seed}; server engine {settings.reasoner})"),
+        ("owlrl p50", f"{m['owlrl_p50_ms']:.1f} ms ({plan.naive_cases} cases)"),
+        ("compiled p50", f"{m['fast_p50_ms']:.3f} ms ({plan.fast_cases} cases)"),
+        ("compiled p99", f"{m['fast_p99_ms']:.3f} ms"),
+        ("speedup vs owlrl", f"{m['speedup_vs_owlrl']:.1f}x (p50 / p50)"),
+        ("identical answers", f"{m['identical_answers']} ({plan.naive_cases} cases)"),
+        ("HTTP kg", f"{m['http_rps']:.1f} requests/s ({http}; client CPU {kg_load.client_cpu:.2f})"),
+        ("HTTP bare app", f"{m['bare_fastapi_rps']:.1f} requests/s (client CPU {bare_load.client_cpu:.2f})"),
+        ("HTTP kg / bare", f"{m['http_ratio']:.4f}"),
+        ("HTTP bodies", f"{results.bodies} distinct; sent {kg_load.sent} (kg), {bare_load.sent} (bare)"),
+        ("cold start", f"{m['cold_start_s']:.3f} s (median of {plan.cold_runs}, warm disk cache)"),
+        ("batch", f"{m['batch_cases_per_s']:.1f} cases/s ({plan.batch_cases} cases, kb.recommend only)"),
+        (f"RSS after {low:,} requests", f"{m['rss_after_1k_mb']:.1f} MB"),
+        (f"RSS after {high:,} requests", f"{m['rss_after_100k_mb']:.1f} MB"),
+        ("RSS ratio", f"{m['rss_after_100k_mb'] / m['rss_after_1k_mb']:.3f} (both hold the batch's cases)"),
+        ("peak RSS", f"{m['peak_rss_mb']:.1f} MB (this process)"),
+        (
+            "SPARQL kg",
+            f"{m['sparql_qps']:.1f} queries/s ({results.sparql_queries} example queries in turn, "
+            f"{args.workers} worker(s), {args.connections} connections, {plan.sparql_seconds:.0f} s; "
+            f"client CPU {results.sparql_loads[0].client_cpu:.2f})",
+        ),
+        (
+            "SPARQL Oxigraph server",
+            f"{m['oxigraph_qps']:.1f} queries/s (same queries and data; "
+            f"client CPU {results.sparql_loads[1].client_cpu:.2f})",
+        ),
+        ("SPARQL kg / Oxigraph", f"{m['sparql_ratio']:.4f}"),
+    ]
+    width = max(len(label) for label, _ in rows)
+    lines = [f"{label:<{width}}  {value}" for label, value in rows]
+    return "\n".join(lines + difference_lines(results.differences))
+
+
+def difference_lines(differences: list[tuple[dict[str, Any], list[str]]]) -> list[str]:
+    """One line per case whose compiled answer differs from owlrl's, with the fields that differ."""
+    return [f"DIFFERS {json.dumps(body)}: {', '.join(fields)}" for body, fields in differences]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``kg bench``."""
+    parser.add_argument("--quick", action="store_true", help="a smaller run, under 2 minutes")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    parser.add_argument("--workers", type=_positive, default=1, help="uvicorn --workers for both servers")
+    parser.add_argument("--connections", type=_positive, default=8, help="concurrent HTTP connections")
+    parser.add_argument("--seed", type=int, default=0, help="the seed of the random cases")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive integer")
+    return value
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Measure and print; 0 on success, 1 if a measurement could not be made."""
+    try:
+        results = benchmark(args, settings)
+    except (RuntimeError, OSError) as exc:
+        print(f"kg bench: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        for line in difference_lines(results.differences):
+            print(line, file=sys.stderr)
+        print(json.dumps(results.metrics))
+    else:
+        print(table(results, args, settings))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m kg.tools.bench [--quick] [--json]``."""
+    parser = argparse.ArgumentParser(prog="kg bench", description="Measure kg: latency, HTTP, start, memory.")
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:
+        print(f"kg bench: {exc}", file=sys.stderr)
+        return 2
+    return run(args, settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
