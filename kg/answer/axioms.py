@@ -64,11 +64,17 @@ class Renderer:
                     path.insert(0, step)
                     step = previous[step]
                 return tuple(path) if node == target else (*path, target)
-            for parent in graph.objects(node, RDFS.subClassOf):
+            # parents in name order: of two paths as short, the answer names the same one whichever
+            # order the graph holds its triples in (a parsed file, or the cache)
+            for parent in sorted(graph.objects(node, RDFS.subClassOf), key=self._order):
                 if parent not in previous:
                     previous[parent] = node
                     queue.append(parent)
         return (start, target)
+
+    def _order(self, node: Node) -> tuple[bool, str]:
+        """Named classes first, by name; then class expressions, as written."""
+        return isinstance(node, BNode), self.name(node)
 
     def _name(self, node: Node) -> str:
         """A class or property as written in the ontology: its local name, or its expression."""

@@ -34,6 +34,9 @@ ROWS_KEPT = 32_768
 #: :meth:`CompiledEngine.warm` finds the classes a query reads under every set of the values it
 #: reads when there are at most this many values (2**8 sets); beyond, each set on first use.
 WARM_VALUES_MAX = 8
+#: What the queries before classification found, kept by the case as given (its findings and
+#: measurements): a case asked again (an EHR's order-select, then order-sign) runs none of them.
+PREPARED_KEPT = 4096
 _UNSEEN: Final = object()
 
 
@@ -144,6 +147,7 @@ class CompiledEngine:
             if name not in PREPARE_QUERIES and case_queries(name)
         }
         self._memo: Memo[list[Row]] = Memo(ROWS_KEPT)
+        self._prepared: Memo[Prepared] = Memo(PREPARED_KEPT)
 
     def warm(self) -> None:
         """Analyse each query under every set of values it reads (see :meth:`QueryKey.warm`)."""
@@ -156,8 +160,13 @@ class CompiledEngine:
         return {name: key.reads.reasons for name, key in self.keys.items() if not key.reads.keyed}
 
     def prepare(self, given: Findings, measurements: Measurements) -> Prepared:
-        """The queries before classification, over the closed ontology plus the case."""
-        return prepare(self.store, given, measurements)
+        """The queries before classification, over the closed ontology plus the case; kept by the
+        case's facts, which are all these queries can read of it (the ontology is this engine's)."""
+        key = (frozenset(given), frozenset(measurements.items()))
+        kept = self._prepared.get(key)
+        if kept is None:
+            kept = self._prepared[key] = prepare(self.store, given, measurements)
+        return kept
 
     def infer(
         self, findings: Findings, variants: Mapping[URIRef, tuple[str, URIRef]], measurements: Measurements

@@ -62,9 +62,9 @@ class Inference(Protocol):
 class Prepared:
     """What the queries before classification find, over the closed ontology plus the case as given."""
 
-    derivations: list[QueryRow]  # derived-findings.rq: findings the measurements derive, not given
-    candidates: list[QueryRow]  # assess-next-candidates.rq
-    input_rules: list[QueryRow]  # input-rules.rq: scope and contradiction rules the case meets
+    derivations: tuple[QueryRow, ...]  # derived-findings.rq: findings the measurements derive, not given
+    candidates: tuple[QueryRow, ...]  # assess-next-candidates.rq
+    input_rules: tuple[QueryRow, ...]  # input-rules.rq: scope and contradiction rules the case meets
 
 
 class Engine(Protocol):
@@ -95,7 +95,7 @@ def prepare(store: FactStore, given: Findings, measurements: Measurements) -> Pr
     ]
     facts += asserted_facts(CASE, [(str(row.id), row.finding) for row in derivations], {})
     rows = store.select_many(PREPARE_QUERIES[1:], facts, CASE)
-    return Prepared(derivations, rows["assess-next-candidates"], rows["input-rules"])
+    return Prepared(tuple(derivations), tuple(rows["assess-next-candidates"]), tuple(rows["input-rules"]))
 
 
 def asserted_facts(presentation: URIRef, findings: Findings, measurements: Measurements) -> list[Triple]:

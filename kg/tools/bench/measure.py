@@ -38,6 +38,8 @@ KEYS = (
     "http_rps",
     "bare_fastapi_rps",
     "http_ratio",
+    "http_repeat_rps",  # one case sent again and again: the HTTP layer plus a case's kept work
+    "http_repeat_ratio",  # that against the bare app under the same load
     "cold_start_s",
     "batch_cases_per_s",
     "peak_rss_mb",
