@@ -80,8 +80,10 @@ class Serving:
             if not report.conforms:
                 kept = replace(report, knowledge_base=None)  # not served: let it go
                 return ReloadOutcome(at, current.version, False, error=report.brief(), report=kept)
-            # the knowledge base the vignettes ran on: loading the folder again would take as long
-            candidate = report.knowledge_base or KnowledgeBase.from_settings(self.settings)
+            # the knowledge base the vignettes ran on (a conforming report has one): loading the
+            # folder again would take as long
+            candidate = report.knowledge_base
+            assert candidate is not None
             after = read_modules(directory).version
         except KgError as error:
             return ReloadOutcome(at, current.version, reloaded=False, error=str(error))
