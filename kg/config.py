@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,12 @@ REASONERS = ("compiled", "owlrl")
 T = TypeVar("T", int, float)
 
 
+def default_data_dir() -> Path:
+    """``$XDG_DATA_HOME/kg``, else ``~/.local/share/kg``: data kg keeps (CDS Hooks feedback)."""
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "kg"
+
+
 def default_cache_dir() -> Path:
     """``$XDG_CACHE_HOME/kg``, else ``~/.cache/kg``."""
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
@@ -49,6 +56,10 @@ class Settings:
     body_timeout_s: float = 10.0
     admin_token: str | None = None
     watch: bool = True
+    cds_sandbox: bool = False
+    cds_feedback_db: Path | None = None  # None: default_data_dir() / "cds-feedback.sqlite"
+    cds_trusted_issuers: tuple[tuple[str, str], ...] = ()  # (iss, JWKS URL or file)
+    public_base_url: str | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -60,6 +71,12 @@ class Settings:
         ``KG_MAX_BODY_BYTES`` and ``KG_BODY_TIMEOUT`` (seconds) bound every request body.
         ``KG_ADMIN_TOKEN`` is the bearer token of ``POST /admin/reload`` (unset: reloads over HTTP are
         refused); ``KG_WATCH=0`` stops the service from reloading the ontology folder when it changes.
+        ``KG_CDS_SANDBOX=1`` mirrors the CDS service's systemActions under ``extension.systemActions``,
+        where the CDS Hooks sandbox reads them; ``KG_CDS_FEEDBACK_DB`` is the SQLite file of the
+        cards' feedback (default ``~/.local/share/kg/cds-feedback.sqlite``).
+        ``KG_CDS_TRUSTED_ISSUERS`` is a JSON object of the EHRs whose JWTs the CDS service accepts,
+        each issuer with its JWKS (a URL or a file); unset, calls are not authenticated.
+        ``KG_PUBLIC_BASE_URL`` is the URL clients call kg at (a JWT's ``aud`` is checked against it).
 
         Raises ValueError naming the variable for an unknown reasoner or a limit that is no positive number.
         """
@@ -82,6 +99,10 @@ class Settings:
             body_timeout_s=_positive("KG_BODY_TIMEOUT", float, cls.body_timeout_s),
             admin_token=os.environ.get("KG_ADMIN_TOKEN") or None,
             watch=_switch("KG_WATCH", cls.watch),
+            cds_sandbox=_switch("KG_CDS_SANDBOX", cls.cds_sandbox),
+            cds_feedback_db=Path(feedback) if (feedback := os.environ.get("KG_CDS_FEEDBACK_DB")) else None,
+            cds_trusted_issuers=_issuers(os.environ.get("KG_CDS_TRUSTED_ISSUERS", "")),
+            public_base_url=(os.environ.get("KG_PUBLIC_BASE_URL") or "").rstrip("/") or None,
         )
 
     def environment(self) -> dict[str, str]:
@@ -99,7 +120,18 @@ class Settings:
             "KG_BODY_TIMEOUT": str(self.body_timeout_s),
             "KG_ADMIN_TOKEN": self.admin_token or "",
             "KG_WATCH": "1" if self.watch else "0",
+            "KG_CDS_SANDBOX": "1" if self.cds_sandbox else "0",
+            "KG_CDS_FEEDBACK_DB": str(self.feedback_path),
+            "KG_CDS_TRUSTED_ISSUERS": json.dumps(dict(self.cds_trusted_issuers))
+            if self.cds_trusted_issuers
+            else "",
+            "KG_PUBLIC_BASE_URL": self.public_base_url or "",
         }
+
+    @property
+    def feedback_path(self) -> Path:
+        """The SQLite file of the CDS Hooks feedback."""
+        return self.cds_feedback_db or default_data_dir() / "cds-feedback.sqlite"
 
 
 def _positive(name: str, kind: type[T], default: T) -> T:
@@ -126,3 +158,26 @@ def _switch(name: str, default: bool) -> bool:
     if text in ("0", "false", "off", "no"):
         return False
     raise ValueError(f"{name}={text!r}: give 1 or 0 (true/false, on/off, yes/no)")
+
+
+def _issuers(text: str) -> tuple[tuple[str, str], ...]:
+    """``KG_CDS_TRUSTED_ISSUERS``: a JSON object, issuer -> JWKS URL or file; raises ValueError."""
+    if not text.strip():
+        return ()
+    try:
+        issuers = json.loads(text)
+    except json.JSONDecodeError:
+        issuers = None
+    if not isinstance(issuers, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in issuers.items()
+    ):
+        raise ValueError(
+            'KG_CDS_TRUSTED_ISSUERS: give a JSON object of issuer to JWKS, e.g. {"https://ehr.example": '
+            '"https://ehr.example/.well-known/jwks.json"}'
+        )
+    return tuple(sorted(issuers.items()))
+
+
+def _issuers_text(issuers: tuple[tuple[str, str], ...]) -> str:
+    """The issuers as ``KG_CDS_TRUSTED_ISSUERS`` spells them (empty: none)."""
+    return json.dumps(dict(issuers)) if issuers else ""

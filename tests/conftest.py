@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 
 import pytest
@@ -10,6 +12,10 @@ from fastapi.testclient import TestClient
 from kg.api.main import create_app
 from kg.config import Settings
 from kg.knowledge_base import KnowledgeBase
+
+# CDS Hooks feedback that tests post goes to a database of the test run, never the user's.
+FEEDBACK_DB = os.path.join(tempfile.mkdtemp(prefix="kg-tests-"), "feedback.sqlite")
+os.environ.setdefault("KG_CDS_FEEDBACK_DB", FEEDBACK_DB)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -66,6 +66,7 @@ def test_health(client: TestClient, kb: KnowledgeBase) -> None:
         "degraded_by": [],
         "ontology_version": kb.version,
         "reasoner": "compiled",
+        "cds_authentication": "off",
         "last_reload_at": None,
         "last_reload_error": None,
     }

@@ -11,6 +11,11 @@ from fastapi.responses import JSONResponse
 
 from kg.model.errors import (
     CaseError,
+    CdsDataMissing,
+    CdsError,
+    CdsRequestInvalid,
+    CdsServiceUnknown,
+    CdsUnauthorized,
     MalformedRequest,
     NotAcceptable,
     QueryFailed,
@@ -101,6 +106,23 @@ async def _sparql_refused(_: Request, exc: SparqlError) -> JSONResponse:
     return JSONResponse(status_code=SPARQL_STATUS[type(exc)], content={"detail": str(exc)}, headers=headers)
 
 
+#: CDS Hooks errors by HTTP status; the body is a FHIR OperationOutcome (CDS Hooks 3.0 ballot).
+CDS_STATUS = {CdsRequestInvalid: 400, CdsUnauthorized: 401, CdsServiceUnknown: 404, CdsDataMissing: 412}
+
+
+async def _cds_refused(_: Request, exc: CdsError) -> JSONResponse:
+    status = CDS_STATUS.get(type(exc), 400)
+    code = {400: "invalid", 401: "login", 404: "not-found", 412: "incomplete"}[status]
+    outcome = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": code, "diagnostics": _cut(str(exc), 1_000)}],
+    }
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(
+        status_code=status, content=outcome, media_type="application/fhir+json", headers=headers
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     logger.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return JSONResponse(status_code=500, content={"detail": "internal error; the request was not processed"})
@@ -111,4 +133,5 @@ def add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(CaseError, _case_rejected)
     app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(SparqlError, _sparql_refused)
+    app.add_exception_handler(CdsError, _cds_refused)
     app.add_exception_handler(Exception, _unexpected)

@@ -13,8 +13,9 @@ from kg import DISCLAIMER
 from kg.api.admission import Admission
 from kg.api.errors import add_error_handlers
 from kg.api.limits import BodyLimit
-from kg.api.routes import admin, docs, health, recommendations, sparql, sparql_ui, vocabulary
+from kg.api.routes import admin, cds, docs, health, recommendations, sparql, sparql_ui, vocabulary
 from kg.api.serving import Serving, watch
+from kg.cds.auth import Verifier
 from kg.config import Settings
 from kg.knowledge_base import KnowledgeBase
 from kg.sparql.endpoint import SparqlEndpoint
@@ -29,6 +30,7 @@ def create_app(settings: Settings | None = None, knowledge_base: KnowledgeBase |
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         serving = Serving(settings, knowledge_base or KnowledgeBase.from_settings(settings))
         app.state.serving = serving
+        app.state.cds_verifier = Verifier(dict(settings.cds_trusted_issuers))
         # The loaded graphs live as long as the service: keep them out of the garbage collector's
         # full collections, which each request's allocations would otherwise trigger over them.
         gc.freeze()
@@ -56,6 +58,6 @@ def create_app(settings: Settings | None = None, knowledge_base: KnowledgeBase |
     )
     add_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
-    for module in (recommendations, vocabulary, health, sparql, sparql_ui, admin, docs):
+    for module in (recommendations, vocabulary, health, sparql, sparql_ui, admin, docs, cds):
         app.include_router(module.router)
     return app

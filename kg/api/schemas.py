@@ -60,6 +60,10 @@ class Health(BaseModel):
     )
     ontology_version: str = Field(description="The content hash of the ontology being served.")
     reasoner: str = Field(description="The engine answering: compiled (the fast path) or owlrl.")
+    cds_authentication: Literal["on", "off"] = Field(
+        "off",
+        description="Whether CDS Hooks calls must carry a JWT of a trusted issuer (KG_CDS_TRUSTED_ISSUERS).",
+    )
     last_reload_at: datetime | None = Field(None, description="When the last reload ran (none yet: null).")
     last_reload_error: str | None = Field(
         None,

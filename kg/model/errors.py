@@ -71,3 +71,23 @@ class SparqlBusy(SparqlError):
     def __init__(self, message: str, retry_after_s: int) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class CdsError(KgError):
+    """A CDS Hooks call kg cannot answer; the API answers with a FHIR OperationOutcome."""
+
+
+class CdsRequestInvalid(CdsError):
+    """The hook request breaks the CDS Hooks contract (400)."""
+
+
+class CdsServiceUnknown(CdsError):
+    """No CDS service has this id (404)."""
+
+
+class CdsDataMissing(CdsError):
+    """Data the service needs is neither prefetched nor fetchable (412, as CDS Hooks 2.0 requires)."""
+
+
+class CdsUnauthorized(CdsError):
+    """The call's JWT is missing or fails a check (401, with no detail, as the best practices ask)."""

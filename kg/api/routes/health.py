@@ -20,6 +20,7 @@ def health(serving: ServingDep) -> Health:
         degraded_by=degraded_by,
         ontology_version=kb.version,
         reasoner=kb.default_reasoner,
+        cds_authentication="on" if serving.settings.cds_trusted_issuers else "off",
         last_reload_at=last and last.at,
         last_reload_error=last and last.error,
     )

@@ -40,6 +40,9 @@ KEYS = (
     "http_ratio",
     "http_repeat_rps",  # one case sent again and again: the HTTP layer plus a case's kept work
     "http_repeat_ratio",  # that against the bare app under the same load
+    "hook_p50_ms",  # a CDS Hooks order-sign call with prefetch, in process
+    "hook_recommend_p50_ms",  # kb.recommend on as many other cases with the same (coded) findings
+    "hook_ratio",  # the first over the second: the goal is 2 at most
     "cold_start_s",
     "batch_cases_per_s",
     "peak_rss_mb",

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from kg.config import Settings
 from kg.model.case import Case
 from kg.model.errors import CaseError
+from kg.tools.bench.hooks import hook_latencies
 from kg.tools.bench.load import Load, drive_load, example_queries, http_request, measure_http, sparql_loads
 from kg.tools.bench.measure import (
     FULL,
@@ -82,6 +83,8 @@ def benchmark(args: argparse.Namespace, settings: Settings) -> Results:
     stream = CaseStream([f.id for f in kb.findings], args.seed)
     fast, batch, rss = in_process(compiled, stream, plan)  # first, so that owlrl's memory is not in the RSS
     comparison = compare_engines(kb, stream.bodies(plan.naive_cases))
+    hook_p50, hook_recommend_p50 = hook_latencies(kb, stream, plan.fast_cases // 2)
+    progress(f"CDS hook p50 {hook_p50:.3f} ms, kb.recommend p50 {hook_recommend_p50:.3f} ms (coded cases)")
     # the HTTP load must get 200s: its bodies are cases this process answers (the servers' caches stay cold)
     requests = [http_request(body) for body in answered_bodies(kb, stream, plan.http_bodies)]
     kg_load, bare_load, repeat_load = http_loads(requests, args, plan, server_env(settings))
@@ -101,6 +104,9 @@ def benchmark(args: argparse.Namespace, settings: Settings) -> Results:
         "http_ratio": round(kg_load.rps / bare_load.rps, 4),
         "http_repeat_rps": round(repeat_load.rps, 1),
         "http_repeat_ratio": round(repeat_load.rps / bare_load.rps, 4),
+        "hook_p50_ms": round(hook_p50, 3),
+        "hook_recommend_p50_ms": round(hook_recommend_p50, 3),
+        "hook_ratio": round(hook_p50 / hook_recommend_p50, 3),
         "cold_start_s": round(cold, 3),
         "batch_cases_per_s": round(batch, 1),
         "peak_rss_mb": round(peak_rss_mb(), 1),
@@ -172,6 +178,9 @@ def table(results: Results, args: argparse.Namespace, settings: Settings) -> str
         ("HTTP bodies", f"{results.bodies} distinct; sent {kg_load.sent} (kg), {bare_load.sent} (bare)"),
         ("HTTP kg, one case repeated", f"{m['http_repeat_rps']:.1f} requests/s"),
         ("HTTP repeated / bare", f"{m['http_repeat_ratio']:.4f}"),
+        ("CDS hook p50", f"{m['hook_p50_ms']:.3f} ms (order-sign with prefetch, in process)"),
+        ("recommend p50, coded cases", f"{m['hook_recommend_p50_ms']:.3f} ms"),
+        ("CDS hook / recommend", f"{m['hook_ratio']:.3f} (goal: 2 at most)"),
         ("cold start", f"{m['cold_start_s']:.3f} s (median of {plan.cold_runs}, warm disk cache)"),
         ("batch", f"{m['batch_cases_per_s']:.1f} cases/s ({plan.batch_cases} cases, kb.recommend only)"),
         (f"RSS after {low:,} requests", f"{m['rss_after_1k_mb']:.1f} MB"),

@@ -1,0 +1,132 @@
+"""CDS Hooks JWT verification (kg.cds.auth; the brief's scenario 8): every refusal is a 401 with
+an opaque body; a token signed by a trusted issuer's key, for the URL called, passes once."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from dataclasses import replace
+
+import pytest
+from fastapi.testclient import TestClient
+from joserfc import jwt
+from joserfc.jwk import ECKey, OctKey
+
+from kg.api.main import create_app
+from kg.config import Settings
+from kg.knowledge_base import KnowledgeBase
+
+ISSUER = "https://ehr.example"
+BASE = "https://kg.example"
+SERVICE = f"{BASE}/cds-services/kg-imaging"
+KEY = ECKey.generate_key("P-384", parameters={"kid": "ehr-1"})
+
+
+@pytest.fixture(scope="module")
+def secured(kb: KnowledgeBase, tmp_path_factory: pytest.TempPathFactory) -> TestClient:
+    jwks = tmp_path_factory.mktemp("jwks") / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [KEY.as_dict(private=False)]}))
+    settings = replace(
+        Settings(), cds_trusted_issuers=((ISSUER, str(jwks)),), public_base_url=BASE, watch=False
+    )
+    with TestClient(create_app(settings, kb)) as client:
+        yield client
+
+
+def token(audience: str = SERVICE, issuer: str = ISSUER, key: object = KEY, **changes: object) -> str:
+    header = {"alg": "ES384", "typ": "JWT", "kid": "ehr-1", **changes.pop("header", {})}
+    now = int(time.time())
+    claims = {
+        "iss": issuer,
+        "aud": audience,
+        "exp": now + 300,
+        "iat": now,
+        "jti": str(uuid.uuid4()),
+        **changes,
+    }
+    return jwt.encode(header, claims, key, algorithms=[header["alg"]])
+
+
+def unsigned(**claims: object) -> str:
+    """An alg:none token (no signature)."""
+
+    def part(value: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    now = int(time.time())
+    body = {"iss": ISSUER, "aud": SERVICE, "exp": now + 300, "iat": now, "jti": str(uuid.uuid4()), **claims}
+    return f"{part({'alg': 'none', 'typ': 'JWT', 'kid': 'ehr-1'})}.{part(body)}."
+
+
+def hook_call(client: TestClient, bearer: str | None):
+    headers = {"Authorization": f"Bearer {bearer}"} if bearer is not None else {}
+    body = {
+        "hook": "order-sign",
+        "hookInstance": str(uuid.uuid4()),
+        "context": {
+            "userId": "Practitioner/u1",
+            "patientId": "p1",
+            "draftOrders": {"resourceType": "Bundle", "entry": []},
+        },
+    }
+    return client.post("/cds-services/kg-imaging", json=body, headers=headers)
+
+
+def test_a_token_of_a_trusted_issuer_for_this_url_passes_once(secured: TestClient) -> None:
+    good = token()
+    assert hook_call(secured, good).json() == {"cards": []}
+    replayed = hook_call(secured, good)
+    assert replayed.status_code == 401  # the same jti again
+    discovery = secured.get(
+        "/cds-services", headers={"Authorization": f"Bearer {token(f'{BASE}/cds-services')}"}
+    )
+    assert discovery.status_code == 200
+    assert secured.get("/health").json()["cds_authentication"] == "on"
+
+
+@pytest.mark.parametrize(
+    "bearer",
+    [
+        None,
+        "not-a-jwt",
+        "EXPIRED",
+        "WRONG-AUD",
+        "UNTRUSTED",
+        "JKU",
+        "NONE",
+        "HS256",
+        "OTHER-KEY",
+    ],
+)
+def test_each_failing_token_is_an_opaque_401(secured: TestClient, bearer: str | None) -> None:
+    now = int(time.time())
+    made = {
+        "EXPIRED": lambda: token(exp=now - 3600, iat=now - 4000),
+        "WRONG-AUD": lambda: token(audience=f"{BASE}/cds-services"),  # the discovery aud on a service call
+        "UNTRUSTED": lambda: token(issuer="https://evil.example"),
+        "JKU": lambda: token(header={"jku": "https://evil.example/jwks.json"}),
+        "NONE": lambda: unsigned(),
+        "HS256": lambda: token(key=OctKey.generate_key(256), header={"alg": "HS256"}),
+        "OTHER-KEY": lambda: token(key=ECKey.generate_key("P-384", parameters={"kid": "ehr-1"})),
+    }
+    answer = hook_call(secured, made[bearer]() if bearer in made else bearer)
+    assert answer.status_code == 401
+    assert answer.json() == {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": "login", "diagnostics": "unauthorized"}],
+    }
+
+
+def test_without_trusted_issuers_calls_are_not_authenticated_and_health_says_so(client: TestClient) -> None:
+    assert hook_call(client, None).status_code == 200
+    assert client.get("/health").json()["cds_authentication"] == "off"
+
+
+def test_the_trusted_issuers_setting_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KG_CDS_TRUSTED_ISSUERS", "not json")
+    with pytest.raises(ValueError, match="KG_CDS_TRUSTED_ISSUERS"):
+        Settings.from_env()
+    monkeypatch.setenv("KG_CDS_TRUSTED_ISSUERS", json.dumps({ISSUER: "/keys.json"}))
+    assert Settings.from_env().cds_trusted_issuers == ((ISSUER, "/keys.json"),)
