@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from kg.model.errors import CdsRequestInvalid
+from kg.cds.fhir import invalid
 
 #: At most this many reports in one post, and kept reports read back at once.
 MAX_REPORTS = 100
@@ -70,10 +70,7 @@ def parse(body: object) -> Feedback:
     try:
         return Feedback.model_validate(body)
     except ValidationError as error:
-        listed = error.errors()[:5]
-        raise CdsRequestInvalid(
-            "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in listed)
-        ) from None
+        raise invalid(error) from None
 
 
 class FeedbackStore:

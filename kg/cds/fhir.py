@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kg.cds.codes import CodeBook
 from kg.model.errors import CdsDataMissing, CdsRequestInvalid
@@ -29,6 +29,14 @@ FINAL = {"final", "amended", "corrected"}
 #: The prefetch keys without which no case can be built (the others, one per observed measurement
 #: or finding of the code book, only change contrast and radiation advice).
 REQUIRED_KEYS = ("patient", "conditions")
+
+
+def invalid(error: ValidationError) -> CdsRequestInvalid:
+    """A 400 naming the first five fields pydantic refused and why."""
+    listed = error.errors()[:5]
+    return CdsRequestInvalid(
+        "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in listed)
+    )
 
 
 class HookRequest(BaseModel):

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from kg.cds.cards import Call, cards_for, pama_rating, rating_action
 from kg.cds.client import FhirClient
 from kg.cds.codes import CodeBook, code_book
-from kg.cds.fhir import HookRequest, draft_orders, patient_data, selected
+from kg.cds.fhir import HookRequest, draft_orders, invalid, patient_data, selected
 from kg.knowledge_base import KnowledgeBase
 from kg.model.case import Case
 from kg.model.errors import CaseError, CdsRequestInvalid, CdsServiceUnknown
@@ -79,10 +79,7 @@ def call(
     try:
         request = HookRequest.model_validate(body)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors()[:5]
-        )
-        raise CdsRequestInvalid(problems) from None
+        raise invalid(error) from None
     if request.hook not in HOOKS:
         raise CdsRequestInvalid(f"hook: {SERVICE_ID} answers {' and '.join(HOOKS)}, not {request.hook!r}")
     context = request.context

@@ -36,12 +36,18 @@ def require_admin(
         raise HTTPException(status_code=403, detail="Authorization: wrong bearer token")
 
 
+#: The answers of a route behind the admin token (:func:`require_admin`).
+ADMIN_RESPONSES: dict[int | str, dict] = {
+    401: {"description": "No bearer token (the service has a KG_ADMIN_TOKEN)."},
+    403: {"description": "A wrong token, or admin is disabled: the service has no KG_ADMIN_TOKEN."},
+}
+
+
 @router.post(
     "/admin/reload",
     dependencies=[Depends(require_admin)],
     responses={
-        401: {"description": "No bearer token (the service has a KG_ADMIN_TOKEN)."},
-        403: {"description": "A wrong token, or admin is disabled: the service has no KG_ADMIN_TOKEN."},
+        **ADMIN_RESPONSES,
         422: {"model": ReloadAnswer, "description": "The ontology does not load or validate: not served."},
     },
 )

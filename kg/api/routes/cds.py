@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from kg.api.deps import KnowledgeBaseDep, ServingDep
-from kg.api.routes.admin import require_admin
+from kg.api.routes.admin import ADMIN_RESPONSES, require_admin
 from kg.cds import service
 from kg.cds.feedback import FeedbackStore
 from kg.cds.feedback import parse as parse_feedback
@@ -123,12 +123,8 @@ async def hook(service_id: str, request: Request, kb: KnowledgeBaseDep, serving:
 async def feedback(service_id: str, request: Request, serving: ServingDep) -> Response:
     """What clinicians did with the cards: accepted a suggestion, or overrode the card (and why).
     Kept once per card, outcome and time, so a report sent again changes nothing."""
-    body = await request.body()
+    parsed = await _json(request)
     service.require(service_id)
-    try:
-        parsed: Any = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CdsRequestInvalid(f"body: not JSON ({error})") from None
     reports = parse_feedback(parsed)
     store = feedback_store(request, serving)
     await anyio.to_thread.run_sync(store.add, service_id, reports, datetime.now(UTC))
@@ -138,11 +134,7 @@ async def feedback(service_id: str, request: Request, serving: ServingDep) -> Re
 @router.get(
     "/cds-services/{service_id}/feedback",
     dependencies=[Depends(require_admin)],
-    responses={
-        401: {"description": "No bearer token (the service has a KG_ADMIN_TOKEN)."},
-        403: {"description": "A wrong token, or admin is disabled: the service has no KG_ADMIN_TOKEN."},
-        404: HOOK_RESPONSES[404],
-    },
+    responses={**ADMIN_RESPONSES, 404: HOOK_RESPONSES[404]},
 )
 def read_feedback(service_id: str, request: Request, serving: ServingDep) -> JSONResponse:
     """The feedback kept for the service, newest first (admin token)."""
@@ -156,3 +148,11 @@ def feedback_store(request: Request, serving: ServingDep) -> FeedbackStore:
     if store is None:
         store = request.app.state.cds_feedback = FeedbackStore(serving.settings.feedback_path)
     return store
+
+
+async def _json(request: Request) -> Any:
+    """The request's JSON body; raises CdsRequestInvalid (400, an OperationOutcome) if it is none."""
+    try:
+        return json.loads(await request.body())
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CdsRequestInvalid(f"body: not JSON ({error})") from None
