@@ -521,3 +521,10 @@ def test_a_contrast_study_is_not_suggested_without_the_egfr(client: TestClient) 
     [card] = post(client, body).json()["cards"]
     created = card["suggestions"][0]["actions"][1]["resource"]
     assert {"system": LOINC, "code": "24967-2"} in created["code"]["coding"]
+
+
+def test_a_draft_of_more_imaging_orders_than_the_bound_is_refused(client: TestClient) -> None:
+    """Each imaging order is a kg answer: one call answers at most service.MAX_ORDERS of them."""
+    many = [order(f"xr{i}", LOINC, "24972-2") for i in range(service.MAX_ORDERS + 1)]
+    answer = post(client, call(many, [], hook="order-sign"))
+    assert answer.status_code == 400 and "at most" in answer.json()["issue"][0]["diagnostics"]

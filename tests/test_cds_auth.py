@@ -130,3 +130,14 @@ def test_the_trusted_issuers_setting_is_checked(monkeypatch: pytest.MonkeyPatch)
         Settings.from_env()
     monkeypatch.setenv("KG_CDS_TRUSTED_ISSUERS", json.dumps({ISSUER: "/keys.json"}))
     assert Settings.from_env().cds_trusted_issuers == ((ISSUER, "/keys.json"),)
+
+
+def test_the_fhir_fetches_of_one_call_share_a_time_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """However many keys and pages a call fetches, it stops asking once the budget is spent."""
+    from kg.cds import client as fhir_client
+
+    sent = []
+    monkeypatch.setattr(fhir_client.httpx.Client, "get", lambda self, url, **_: sent.append(url))
+    monkeypatch.setattr(fhir_client, "BUDGET_S", 0.0)
+    assert fhir_client.FhirClient("http://127.0.0.1:9/fhir", "t").get("Patient/p1") is None
+    assert sent == []

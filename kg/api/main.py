@@ -16,6 +16,7 @@ from kg.api.limits import BodyLimit
 from kg.api.routes import admin, cds, docs, health, recommendations, sparql, sparql_ui, vocabulary
 from kg.api.serving import Serving, watch
 from kg.cds.auth import Verifier
+from kg.cds.feedback import FeedbackStore
 from kg.config import Settings
 from kg.knowledge_base import KnowledgeBase
 from kg.sparql.endpoint import SparqlEndpoint
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None, knowledge_base: KnowledgeBase |
         serving = Serving(settings, knowledge_base or KnowledgeBase.from_settings(settings))
         app.state.serving = serving
         app.state.cds_verifier = Verifier(dict(settings.cds_trusted_issuers))
+        app.state.cds_feedback = FeedbackStore(settings.feedback_path)  # opened on first use
         # The loaded graphs live as long as the service: keep them out of the garbage collector's
         # full collections, which each request's allocations would otherwise trigger over them.
         gc.freeze()

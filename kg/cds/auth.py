@@ -13,6 +13,7 @@ reported by ``/health``.
 
 from __future__ import annotations
 
+import heapq
 import json
 import logging
 import threading
@@ -45,7 +46,8 @@ class Verifier:
         self._issuers = dict(issuers)
         self._clock = clock
         self._keys: dict[str, tuple[float, KeySet]] = {}
-        self._seen: dict[str, float] = {}  # jti -> exp
+        self._seen: set[str] = set()  # jtis not expired yet
+        self._expiring: list[tuple[float, str]] = []  # (exp, jti), a heap: the first to expire first
         self._lock = threading.Lock()
         if not self._issuers:
             log.warning("CDS Hooks JWT verification is off: no KG_CDS_TRUSTED_ISSUERS (a local sandbox only)")
@@ -94,14 +96,12 @@ class Verifier:
         if not isinstance(jti, str) or not jti:
             raise ValueError("jti")
         with self._lock:
-            for seen, until in list(self._seen.items()):
-                if until + LEEWAY_S < now:
-                    del self._seen[seen]
+            while self._expiring and (self._expiring[0][0] + LEEWAY_S < now or len(self._seen) >= SEEN_KEPT):
+                self._seen.discard(heapq.heappop(self._expiring)[1])
             if jti in self._seen:
                 raise ValueError("jti replayed")
-            if len(self._seen) >= SEEN_KEPT:
-                del self._seen[min(self._seen, key=self._seen.__getitem__)]
-            self._seen[jti] = float(expires)
+            self._seen.add(jti)
+            heapq.heappush(self._expiring, (float(expires), jti))
 
     def _key_set(self, issuer: str) -> KeySet:
         """The issuer's JWKS: from its file, or fetched from its URL and kept KEYS_TTL_S."""

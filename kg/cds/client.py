@@ -1,7 +1,8 @@
 """Reads from the EHR's FHIR server, for the prefetch a hook call left out (CDS Hooks 2.0: "the CDS
 Service ... [is] to programmatically retrieve any additional necessary data").
 
-Bounded in every way: a timeout per request, at most MAX_PAGES pages of a search (``link[next]``,
+Bounded in every way: a timeout per request and a budget for all of a call's requests together,
+at most MAX_PAGES pages of a search (``link[next]``,
 followed only on the same server), at most MAX_BYTES per page. The bearer token of
 ``fhirAuthorization`` goes to that server only and is never logged or kept. Any failure is None:
 the caller decides whether the data was required (412) or optional (said in the card).
@@ -10,12 +11,15 @@ the caller decides whether the data was required (412) or optional (said in the 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import httpx
 
 log = logging.getLogger(__name__)
 TIMEOUT_S = 5.0
+#: All of one hook call's fetches together (CDS Hooks asks for an answer "on the order of 500 ms").
+BUDGET_S = 10.0
 MAX_PAGES = 10
 MAX_BYTES = 4_000_000
 
@@ -30,6 +34,7 @@ class FhirClient:
         if token:
             self._headers["Authorization"] = f"Bearer {token}"
         self._timeout = timeout_s
+        self._deadline = time.monotonic() + BUDGET_S
 
     @property
     def available(self) -> bool:
@@ -43,9 +48,12 @@ class FhirClient:
         url: str | None = self._base + query.lstrip("/")
         result: dict[str, Any] | None = None
         try:
-            with httpx.Client(timeout=self._timeout, headers=self._headers, follow_redirects=False) as client:
+            with httpx.Client(headers=self._headers, follow_redirects=False) as client:
                 for _ in range(MAX_PAGES):
-                    page = self._page(client, url)
+                    left = self._deadline - time.monotonic()
+                    if left <= 0:
+                        return None
+                    page = self._page(client, url, min(self._timeout, left))
                     if page is None:
                         return None
                     if result is None:
@@ -60,8 +68,8 @@ class FhirClient:
             return None
         return result
 
-    def _page(self, client: httpx.Client, url: str | None) -> dict[str, Any] | None:
-        response = client.get(url) if url else None
+    def _page(self, client: httpx.Client, url: str | None, timeout_s: float) -> dict[str, Any] | None:
+        response = client.get(url, timeout=timeout_s) if url else None
         if response is None or response.status_code != 200 or len(response.content) > MAX_BYTES:
             return None
         try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from threading import Lock
 
 from kg.knowledge_base import KnowledgeBase
@@ -56,8 +57,10 @@ class CodeBook:
         book.procedure_tokens.update(tokens)
         return book
 
+    @cached_property
     def observations(self) -> dict[str, list[str]]:
-        """The Observation codes of each observed thing (a case field or a finding ID), by its name."""
+        """The Observation codes of each observed thing (a case field or a finding ID), by its name:
+        also the prefetch keys of the observations, in order (found once per code book)."""
         found: dict[str, list[str]] = defaultdict(list)
         for token, field_name in self.measurements.items():
             found[field_name].append(token)
@@ -65,10 +68,6 @@ class CodeBook:
             for finding in findings:
                 found[finding].append(token)
         return {name: sorted(tokens) for name, tokens in sorted(found.items())}
-
-    def observation_keys(self) -> list[str]:
-        """The prefetch keys of the observations: one per observed case field or finding."""
-        return list(self.observations())
 
     def alerts_at_signing(self, procedure: str | None, caveats: list[str]) -> list[str]:
         """The caveats (of ``caveats``) to show at order-sign on an order of ``procedure``."""

@@ -29,6 +29,7 @@ FINAL = {"final", "amended", "corrected"}
 #: The prefetch keys without which no case can be built (the others, one per observed measurement
 #: or finding of the code book, only change contrast and radiation advice).
 REQUIRED_KEYS = ("patient", "conditions")
+_KINDS = {"patient": "Patient", "conditions": "Condition"}  # the others hold Observations
 
 
 def invalid(error: ValidationError) -> CdsRequestInvalid:
@@ -224,7 +225,7 @@ def patient_data(
     prefetch = prefetch or {}
     values: dict[str, list[dict[str, Any]]] = {}
     notes, missing = [], []
-    for key in [*REQUIRED_KEYS, *book.observation_keys()]:
+    for key in [*REQUIRED_KEYS, *book.observations]:
         kind = _KINDS.get(key, "Observation")
         value = prefetch.get(key, _ABSENT)
         found = [] if value is None else resources(value, kind)
@@ -243,7 +244,7 @@ def patient_data(
         age=age_on(patients[0].get("birthDate"), today) if patients else None,
         conditions=conditions(values["conditions"], book),
     )
-    observed = [o for key in book.observation_keys() for o in values.get(key, [])]
+    observed = [o for key in book.observations for o in values.get(key, [])]
     data.observed, data.measurements = observations(observed, book)
     data.notes = tuple(notes)
     data.missing = frozenset(missing)

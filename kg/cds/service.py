@@ -23,6 +23,8 @@ from kg.model.case import Case
 from kg.model.errors import CaseError, CdsRequestInvalid, CdsServiceUnknown
 
 SERVICE_ID = "kg-imaging"
+#: Imaging orders answered in one call (each is a kg answer: a draft of more is refused, 400).
+MAX_ORDERS = 20
 HOOKS = ("order-select", "order-sign")
 TITLE = "kg: imaging for low back pain"
 DESCRIPTION = (
@@ -48,7 +50,7 @@ def prefetch_templates(book: CodeBook) -> dict[str, str]:
         "patient": "Patient/{{context.patientId}}",
         "conditions": "Condition?patient={{context.patientId}}",
     }
-    for name, tokens in book.observations().items():
+    for name, tokens in book.observations.items():
         templates[name] = (
             f"Observation?patient={{{{context.patientId}}}}&code={','.join(tokens)}&_sort=-date&_count=1"
         )
@@ -89,6 +91,10 @@ def call(
     book = code_book(kb)
     orders = selected(draft_orders(context, book), request.hook, context)
     orders = [order for order in orders if order.procedure is not None]  # imaging kg knows
+    if len(orders) > MAX_ORDERS:
+        raise CdsRequestInvalid(
+            f"context.draftOrders: {len(orders)} imaging orders; at most {MAX_ORDERS} a call"
+        )
     if not orders:
         return {"cards": []}
     authorization = request.fhirAuthorization or {}

@@ -20,7 +20,6 @@ from fastapi.responses import JSONResponse
 from kg.api.deps import KnowledgeBaseDep, ServingDep
 from kg.api.routes.admin import ADMIN_RESPONSES, require_admin
 from kg.cds import service
-from kg.cds.feedback import FeedbackStore
 from kg.cds.feedback import parse as parse_feedback
 from kg.model.errors import CdsRequestInvalid
 
@@ -120,13 +119,13 @@ async def hook(service_id: str, request: Request, kb: KnowledgeBaseDep, serving:
 @router.post(
     "/cds-services/{service_id}/feedback", responses={400: HOOK_RESPONSES[400], 404: HOOK_RESPONSES[404]}
 )
-async def feedback(service_id: str, request: Request, serving: ServingDep) -> Response:
+async def feedback(service_id: str, request: Request) -> Response:
     """What clinicians did with the cards: accepted a suggestion, or overrode the card (and why).
     Kept once per card, outcome and time, so a report sent again changes nothing."""
     parsed = await _json(request)
     service.require(service_id)
     reports = parse_feedback(parsed)
-    store = feedback_store(request, serving)
+    store = request.app.state.cds_feedback
     await anyio.to_thread.run_sync(store.add, service_id, reports, datetime.now(UTC))
     return Response(status_code=200, headers=CORS)
 
@@ -136,18 +135,10 @@ async def feedback(service_id: str, request: Request, serving: ServingDep) -> Re
     dependencies=[Depends(require_admin)],
     responses={**ADMIN_RESPONSES, 404: HOOK_RESPONSES[404]},
 )
-def read_feedback(service_id: str, request: Request, serving: ServingDep) -> JSONResponse:
+def read_feedback(service_id: str, request: Request) -> JSONResponse:
     """The feedback kept for the service, newest first (admin token)."""
     service.require(service_id)
-    return JSONResponse({"feedback": feedback_store(request, serving).read(service_id)})
-
-
-def feedback_store(request: Request, serving: ServingDep) -> FeedbackStore:
-    """The app's feedback database (opened on first use)."""
-    store = getattr(request.app.state, "cds_feedback", None)
-    if store is None:
-        store = request.app.state.cds_feedback = FeedbackStore(serving.settings.feedback_path)
-    return store
+    return JSONResponse({"feedback": request.app.state.cds_feedback.read(service_id)})
 
 
 async def _json(request: Request) -> Any:
