@@ -103,7 +103,7 @@ def test_the_knowledge_base_rebuilds_a_tampered_entry(
         raise AssertionError("what the queries read should have come from the cache")
 
     monkeypatch.setattr(Reasoner, "closure", no_owlrl)
-    monkeypatch.setattr(Analyzer, "_classes_read", no_relaxed_run)
+    monkeypatch.setattr(Analyzer, "_reading", no_relaxed_run)
     cached = KnowledgeBase.load(DEFAULT_ONTOLOGY_DIR, cache_dir=tmp_path)
     case = Case(findings=["low-back-pain", "leg-weakness"], age=45)
     assert cached.recommend(case) == first.recommend(case)
@@ -129,17 +129,22 @@ def test_changed_tables_are_never_served(tmp_path: Path) -> None:
     "table",
     [
         "not a list",
-        [["no-such-query", [], None]],
-        [["recommendations", [["<https://w3id.org/kg/notAValueProperty>", "<urn:v>"]], None]],
-        [["recommendations", [], ["<urn:not-a-presentation-class>"]]],
-        [["recommendations", [], ["not a term"]]],
+        [["no-such-query", [], None, None]],
+        [["recommendations", [["<https://w3id.org/kg/notAValueProperty>", "<urn:v>"]], None, None]],
+        [["recommendations", [], ["<urn:not-a-presentation-class>"], None]],
+        [["recommendations", [], ["not a term"], None]],
+        [["recommendations", [], None, [["<urn:item>", []]]]],  # items of rows not kept
         [["recommendations"]],
+        [["suspected-conditions", [], [], [["<urn:item>", []]]]],  # a query not split by an item
+        [["applicable", [], [], [["<urn:b>", []], ["<urn:a>", []]]]],  # items out of order
+        [["applicable", [], [], [["<urn:a>", ["<urn:not-a-presentation-class>"]]]]],
+        [["applicable", [], [], [["_:blank", []]]]],  # an item with no order among the others
     ],
 )
 def test_a_reads_table_that_does_not_fit_the_knowledge_is_not_taken(table: object) -> None:
     """Nothing loaded from disk is trusted: the table of what the queries read (cached with the
-    closure) names only analysed queries, value properties and presentation classes, or it is
-    ignored as a whole and found again on first use."""
+    closure) names only analysed queries, value properties and presentation classes, and items
+    in the order their query gives them, or it is ignored as a whole and found again on first use."""
     kb = KnowledgeBase.load(DEFAULT_ONTOLOGY_DIR)
     analyzer = kb.engines["compiled"].analyzer
     before = analyzer.table()

@@ -18,11 +18,11 @@ from rdflib import URIRef
 
 from kg.api.main import create_app
 from kg.config import DEFAULT_ONTOLOGY_DIR, QUERIES_DIR, Settings
-from kg.engine.compiled import PREPARE_QUERIES, CompiledEngine
+from kg.engine.compiled import PREPARE_QUERIES, CompiledEngine, Split
 from kg.engine.inference import EVALUATION_QUERIES
 from kg.knowledge_base import KnowledgeBase
 from kg.model.case import Case
-from kg.model.namespaces import KG
+from kg.model.namespaces import CASE, KG
 from kg.tools.vignettes import load_cases
 
 SEED = 20261202
@@ -194,3 +194,74 @@ def test_the_service_reports_the_fast_path_for_an_edited_queries_folder(
         compiled_answer = client.post("/recommendations", json=case).json()
     owlrl = KnowledgeBase.load(DEFAULT_ONTOLOGY_DIR, folder).recommend(Case(**case), "owlrl")
     assert compiled_answer == owlrl.model_dump(mode="json")
+
+
+def test_each_block_of_split_rows_is_kept_by_the_classes_its_items_read(kb: KnowledgeBase) -> None:
+    """The soundness of every block key (kg.engine.compiled.Split): the rows of a block's items over
+    the facts its key covers are their rows over all the facts, on 60 random presentations."""
+    engine = compiled(kb)
+    presentation = URIRef("urn:kg:test/presentation")
+    split_queries = set()
+    for findings in random_presentations(kb, 60):
+        classification = engine.classify(findings, frozenset())
+        facts = engine.facts(presentation, classification, findings, {})
+        for name, key_of in engine.keys.items():
+            split = key_of.split(classification)
+            if split is None:
+                continue
+            split_queries.add(name)
+            everything = engine.store.select(name, facts, presentation)
+            for bits, items in split.blocks:
+                block_key = classification.mask & (key_of.value_bits | bits)
+                covered = engine.store.select(name, key_of.facts(presentation, block_key), presentation)
+                assert [row for row in covered if row[split.variable] in items] == [
+                    row for row in everything if row[split.variable] in items
+                ], (name, items, [f for f, _ in findings])
+    assert {"applicable", "justification", "assess-next-completions"} <= split_queries
+
+
+def test_rows_assembled_from_kept_blocks_are_the_rows_of_a_run(
+    kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a presentation's rows are made of when its whole key is new (kept blocks, in the
+    query's order) is what the query gives it, on 300 random presentations after each other."""
+    engine = compiled(kb)
+    generator = random.Random(SEED + 1)
+    ids = sorted(kb.finding_classes)
+    assembled = []
+    assemble = engine._assembled
+
+    def counted(*args: object) -> object:
+        rows = assemble(*args)
+        assembled.append(rows is not None)
+        return rows
+
+    monkeypatch.setattr(engine, "_assembled", counted)
+    for _ in range(300):
+        findings = [(f, kb.finding_classes[f]) for f in generator.sample(ids, generator.randint(0, 10))]
+        classification = engine.classify(findings, frozenset())
+        facts = engine.facts(CASE, classification, findings, {})
+        for name in engine.keys:
+            rows = engine.rows(name, classification, findings)
+            assert rows == engine.store.select(name, facts, CASE), (name, [f for f, _ in findings])
+    assert sum(assembled) > 100
+
+
+def test_rows_of_an_item_the_split_lacks_stop_the_split(
+    kb: KnowledgeBase, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A run whose rows name an item the analysis did not find (it would have missed a way the
+    query reads) keeps nothing by block under those values, and says so."""
+    engine = KnowledgeBase.load(DEFAULT_ONTOLOGY_DIR).engines["compiled"]
+    findings = [("low-back-pain", kb.finding_classes["low-back-pain"])]
+    classification = engine.classify(findings, frozenset())
+    key_of = engine.keys["applicable"]
+    split = key_of.split(classification)
+    rows = engine.store.select("applicable", engine.facts(CASE, classification, findings, {}), CASE)
+    assert split is not None and rows
+    lacking = Split.of(split.variable, [(item, 0) for item in split.rank if item != rows[0].item])
+    bits = classification.mask & key_of.value_bits
+    key_of._by_values[bits] = (key_of._by_values[bits][0], lacking)
+    engine._keep_blocks("applicable", key_of, classification, rows)
+    assert key_of.split(classification) is None
+    assert "rows the split by ?item lacks" in caplog.text

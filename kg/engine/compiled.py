@@ -11,9 +11,10 @@ measurements) runs for every presentation that asks for it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from itertools import combinations
-from typing import Final
 
 from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.term import Node
@@ -37,42 +38,91 @@ WARM_VALUES_MAX = 8
 #: What the queries before classification found, kept by the case as given (its findings and
 #: measurements): a case asked again (an EHR's order-select, then order-sign) runs none of them.
 PREPARED_KEPT = 4096
-_UNSEEN: Final = object()
+#: Blocks of split rows kept (see :class:`Split`): a few dozen per query and values.
+BLOCKS_KEPT = 131_072
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Split:
+    """A query's rows for presentations with one set of values, split by the item they are ordered
+    by first (:attr:`kg.engine.reads.Reading.items`): items that read the same classes form a
+    block, kept by the bits of those classes, so a presentation whose whole key is new still finds
+    each block's rows kept when other presentations agreed with it on the few classes each reads."""
+
+    variable: str
+    blocks: tuple[tuple[int, tuple[Node, ...]], ...]  # (class bits, items)
+    order: tuple[tuple[int, int], ...]  # the items in row order, as (block, position in it)
+    rank: dict[Node, int]  # each item's place in row order
+
+    @classmethod
+    def of(cls, variable: str, items: Sequence[tuple[Node, int]]) -> Split:
+        """The split of ``items`` (each with the bits of the classes its rows read), in row order."""
+        grouped: dict[int, list[Node]] = {}
+        for item, bits in items:
+            grouped.setdefault(bits, []).append(item)
+        blocks = tuple((bits, tuple(members)) for bits, members in grouped.items())
+        place = {item: (b, p) for b, (_, members) in enumerate(blocks) for p, item in enumerate(members)}
+        order = tuple(place[item] for item, _ in items)
+        return cls(variable, blocks, order, {item: rank for rank, (item, _) in enumerate(items)})
 
 
 class QueryKey:
     """The key one query's rows are kept by: what it can read of a presentation's classification.
 
     That is the bits of the restrictions giving the values it reads, and, under those values, the
-    bits of the classes it reads (:meth:`kg.engine.reads.Analyzer.classes_read`). Presentations with equal
-    keys have equal rows. None: the rows are not kept (see ``reads.reasons``).
+    bits of the classes it reads (:meth:`kg.engine.reads.Analyzer.reading`). Presentations with equal
+    keys have equal rows. None: the rows are not kept (see ``reads.reasons``). Where the rows are
+    ordered by an item, :meth:`split` gives the blocks they are also kept by.
     """
 
     def __init__(self, reads: QueryReads, analyzer: Analyzer, classifier: Classifier) -> None:
         self.reads = reads
         self._analyzer = analyzer
         self._classifier = classifier
-        self._value_bits = 0
+        self.value_bits = 0
         for prop in reads.values:
-            self._value_bits |= classifier.value_mask(prop)
-        self._classes_by_values: dict[int, int | None] = {}
+            self.value_bits |= classifier.value_mask(prop)
+        self._by_values: dict[int, tuple[int | None, Split | None]] = {}
 
     def __call__(self, classification: Classification) -> Hashable | None:
         if not self.reads.keyed:
             return None
         mask = classification.mask
-        bits = mask & self._value_bits
-        classes = self._classes_by_values.get(bits, _UNSEEN)
-        if classes is _UNSEEN:
+        classes = self._keying(mask & self.value_bits)[0]
+        if classes is None:
+            return None
+        return mask & (self.value_bits | classes)
+
+    def split(self, classification: Classification) -> Split | None:
+        """The blocks the rows of presentations with this classification's values are kept by."""
+        if not self.reads.keyed:
+            return None
+        return self._keying(classification.mask & self.value_bits)[1]
+
+    def unsplit(self, classification: Classification) -> None:
+        """Stop splitting rows under this classification's values (rows came that the split lacks)."""
+        bits = classification.mask & self.value_bits
+        self._by_values[bits] = (self._keying(bits)[0], None)
+
+    def _keying(self, bits: int) -> tuple[int | None, Split | None]:
+        keying = self._by_values.get(bits)
+        if keying is None:
             values = frozenset(
                 (prop, value) for prop, value in self._classifier.values_of(bits) if prop in self.reads.values
             )
-            read = self._analyzer.classes_read(self.reads, values)
-            classes = None if read is None else self._classifier.mask_of(read)
-            self._classes_by_values[bits] = classes
-        if classes is None:
-            return None
-        return mask & (self._value_bits | classes)
+            reading = self._analyzer.reading(self.reads, values)
+            split = None
+            if reading is None:
+                keying = (None, None)
+            else:
+                mask_of = self._classifier.mask_of
+                if reading.items is not None and self.reads.item is not None:
+                    items = [(item, mask_of(classes)) for item, classes in reading.items]
+                    split = Split.of(str(self.reads.item), items)
+                keying = (mask_of(reading.classes), split)
+            self._by_values[bits] = keying
+        return keying
 
     def warm(self) -> None:
         """Find the classes the query reads under each set of the values it reads, before any case
@@ -81,14 +131,14 @@ class QueryKey:
             return
         read = self.reads.values
         pairs = sorted(
-            {(prop, value) for prop, value in self._classifier.values_of(self._value_bits) if prop in read},
+            {(prop, value) for prop, value in self._classifier.values_of(self.value_bits) if prop in read},
             key=str,
         )
         if len(pairs) > WARM_VALUES_MAX:
             return
         for size in range(len(pairs) + 1):
             for values in combinations(pairs, size):
-                self._analyzer.classes_read(self.reads, frozenset(values))
+                self._analyzer.reading(self.reads, frozenset(values))
 
     def facts(self, presentation: Node, key: int) -> list[Triple]:
         """The facts of a presentation with this key that the query can read: its types among the
@@ -98,7 +148,7 @@ class QueryKey:
         facts: list[Triple] = [(presentation, RDF.type, cls) for cls in classifier.classes_of(key)]
         facts += [
             (presentation, prop, value)
-            for prop, value in classifier.values_of(key & self._value_bits)
+            for prop, value in classifier.values_of(key & self.value_bits)
             if prop in self.reads.values
         ]
         return facts
@@ -147,6 +197,7 @@ class CompiledEngine:
             if name not in PREPARE_QUERIES and case_queries(name)
         }
         self._memo: Memo[list[Row]] = Memo(ROWS_KEPT)
+        self._blocks: Memo[tuple[list[Row], ...]] = Memo(BLOCKS_KEPT)
         self._prepared: Memo[Prepared] = Memo(PREPARED_KEPT)
 
     def warm(self) -> None:
@@ -185,26 +236,78 @@ class CompiledEngine:
     def rows_of(
         self, query: str, presentations: Mapping[Node, tuple[Classification, Findings, Measurements]]
     ) -> dict[Node, list[Row]]:
-        """The query's rows for each presentation, kept ones first, the rest in one run."""
+        """The query's rows for each presentation: kept by its key, else assembled from kept
+        blocks (:class:`Split`), else from one run for all the presentations still missing."""
         key_of = self.keys[query]
         found: dict[Node, list[Row]] = {}
         missing: dict[Node, Hashable | None] = {}
         for presentation, (classification, _, _) in presentations.items():
             key = key_of(classification)
-            kept = None if key is None else self._memo.get((query, key))
+            kept = None
+            if key is not None:
+                kept = self._memo.get((query, key))
+                if kept is None:
+                    kept = self._assembled(query, key_of, classification)
+                    if kept is not None:
+                        self._memo[query, key] = kept
             if kept is None:
                 missing[presentation] = key
             else:
                 found[presentation] = kept
+        if not missing:
+            return found
+        facts: list[Triple] = []
         for presentation, key in missing.items():
             if key is None:
-                facts = self.facts(presentation, *presentations[presentation])
+                facts += self.facts(presentation, *presentations[presentation])
             else:
-                facts = key_of.facts(presentation, key)
-            found[presentation] = rows = self.store.select(query, facts, presentation)
+                facts += key_of.facts(presentation, key)
+        ran = self.store.select_for(query, facts, list(missing))
+        for presentation, key in missing.items():
+            found[presentation] = rows = ran[presentation]
             if key is not None and not _names(rows, presentation):
                 self._memo[query, key] = rows
+                self._keep_blocks(query, key_of, presentations[presentation][0], rows)
         return found
+
+    def _assembled(self, query: str, key_of: QueryKey, classification: Classification) -> list[Row] | None:
+        """The rows from kept blocks, in the query's order; None if a block is not kept."""
+        split = key_of.split(classification)
+        if split is None:
+            return None
+        mask, value_bits = classification.mask, key_of.value_bits
+        parts = []
+        for index, (bits, _) in enumerate(split.blocks):
+            part = self._blocks.get((query, index, mask & (value_bits | bits)))
+            if part is None:
+                return None
+            parts.append(part)
+        return [row for block, position in split.order for row in parts[block][position]]
+
+    def _keep_blocks(
+        self, query: str, key_of: QueryKey, classification: Classification, rows: list[Row]
+    ) -> None:
+        """Keep a run's rows by block. Rows of an item the split does not have, or out of its order,
+        would mean the analysis missed a way: then the rows under these values are not split."""
+        split = key_of.split(classification)
+        if split is None:
+            return
+        by_item: dict[Node, list[Row]] = {}
+        last = -1
+        for row in rows:
+            item = getattr(row, split.variable)
+            rank = split.rank.get(item)
+            if rank is None or rank < last:
+                log.warning("queries/%s.rq: rows the split by ?%s lacks; not split", query, split.variable)
+                key_of.unsplit(classification)
+                return
+            last = rank
+            by_item.setdefault(item, []).append(row)
+        mask, value_bits = classification.mask, key_of.value_bits
+        for index, (bits, items) in enumerate(split.blocks):
+            self._blocks[query, index, mask & (value_bits | bits)] = tuple(
+                by_item.get(item, []) for item in items
+            )
 
     def key(self, query: str, classification: Classification) -> Hashable | None:
         """The key the query's rows are kept by for this classification (None: not kept)."""

@@ -127,6 +127,25 @@ class FactStore:
         """Run ``query`` over the closed ontology plus ``facts``; its rows for ``presentation``."""
         return self.select_many((query,), facts, presentation)[query]
 
+    def select_for(
+        self, query: str, facts: Iterable[Triple], presentations: Sequence[Node]
+    ) -> dict[Node, list[Row]]:
+        """One run of ``query`` over the closed ontology plus several presentations' ``facts``;
+        each presentation's rows (case queries relate one presentation to the ontology, never
+        presentations to each other, as for the owlrl engine's closure of a case with its variants)."""
+        quads = [ox.Quad(*map(to_oxigraph, triple)) for triple in facts]
+        with self._lock:
+            self._runs += 1
+            if self._runs % RUNS_PER_STORE == 0:
+                self._store = self._fresh_store()
+            self._store.extend(quads)
+            try:
+                grouped = _rows_by_case(self._store, self._texts[query])
+            finally:
+                for quad in quads:
+                    self._store.remove(quad)
+        return {p: grouped.get(p, grouped.get(None, [])) for p in presentations}
+
     def select_many(
         self, queries: Sequence[str], facts: Iterable[Triple], presentation: Node
     ) -> dict[str, list[Row]]:

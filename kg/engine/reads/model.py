@@ -50,6 +50,7 @@ class Site:
     group: CompValue  # the outermost node its solutions reach unchanged or joined and filtered
     outer: CompValue | None  # inside EXISTS or MINUS: the group outside, when it always binds the variable
     presentation: bool  # its subject is the presentation (its group says so); else it may be a finding
+    scoped: bool = True  # not inside a subquery: its group's variables are the query's own
 
 
 @dataclass
@@ -61,6 +62,8 @@ class QueryReads:
     classes: frozenset[Node] = frozenset()  # the classes its constant type patterns read
     sites: list[Site] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)  # why its rows are not kept (empty: they are)
+    item: Variable | None = None  # the variable its rows are ordered by first (after ?case), if any
+    descending: bool = False  # ordered by DESC(item)
 
     @property
     def keyed(self) -> bool:
@@ -68,13 +71,27 @@ class QueryReads:
         return not self.reasons
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What a query reads of presentations with one set of values.
+
+    ``classes``: the classes its rows read. ``items``: when its rows are ordered first by one
+    variable (``QueryReads.item``), each value that variable can take, in the order the rows give
+    them, with the classes the rows of that value read (a few, where ``classes`` may be dozens);
+    None when that cannot be told.
+    """
+
+    classes: frozenset[Node]
+    items: tuple[tuple[Node, frozenset[Node]], ...] | None = None
+
+
 class Reader(Protocol):
     """What a walk and a relaxation use of the analyzer: the vocabulary, the runs kept so far,
     and whether a pattern can match a presentation's fact."""
 
     vocabulary: CaseVocabulary
-    solutions: dict[tuple[int, frozenset, frozenset], list[dict[Node, Node]]]
-    parts: dict[tuple[int, frozenset], list[dict[Node, Node]]]
+    solutions: dict[tuple[int, Node | None, frozenset, frozenset], list[dict[Node, Node]]]
+    parts: dict[tuple[int, Node | None, frozenset], list[dict[Node, Node]]]
     always: frozenset[Node]
 
     def reads_case(self, triple: tuple, certain: frozenset[Node]) -> bool: ...

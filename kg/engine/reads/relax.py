@@ -63,8 +63,10 @@ class Relaxation:
         occurrences: Counter[Node],
         graph: Graph,
         prologue: Prologue,
+        keep: Node | None = None,
     ) -> None:
         self._analyzer = analyzer
+        self._keep = keep  # a variable whose patterns are kept: it stands for an ontology term
         self._certain = certain
         self._values = values
         self._occurrences = occurrences
@@ -87,6 +89,21 @@ class Relaxation:
     ) -> frozenset[Node] | None:
         """The values ``variable`` takes in the relaxed group's solutions. None: any value, since a
         solution leaves it unbound (unless ``unbound_ok``: such solutions are left out)."""
+        pairs = self.pairs_of(graph, prologue, group, variable, None, unbound_ok)
+        return None if pairs is None else frozenset(pairs.get(None, ()))
+
+    def pairs_of(
+        self,
+        graph: Graph,
+        prologue: Prologue,
+        group: CompValue,
+        variable: Node,
+        item: Node | None,
+        unbound_ok: bool = False,
+    ) -> dict[Node | None, set[Node]] | None:
+        """The values ``variable`` takes in the relaxed group's solutions, by the value ``item``
+        takes in the same solution (None: solutions that leave ``item`` unbound, or all when
+        ``item`` is None or computed from a relaxed aggregate). None: any value (as values_of)."""
         self._unreliable, self._read_types, self._read_values = set(), set(), set()
         try:
             relaxed = self._relax(group)
@@ -94,8 +111,11 @@ class Relaxation:
             return None
         if variable in self._unreliable:
             return None
+        if item in self._unreliable:
+            item = None
         key = (
             id(group),
+            self._keep,
             frozenset(self._read_types),
             frozenset(pair for pair in self._values if pair[0] in self._read_values),
         )
@@ -105,20 +125,25 @@ class Relaxation:
             context.prologue = prologue
             solutions = [dict(solution) for solution in evalPart(context, relaxed)]
             self._analyzer.solutions[key] = solutions
-        found: set[Node] = set()
+        found: dict[Node | None, set[Node]] = {}
         for solution in solutions:
             value = solution.get(variable)
             if value is None:
                 if unbound_ok:
                     continue
                 return None
-            found.add(value)
-        return frozenset(found)
+            found.setdefault(None if item is None else solution.get(item), set()).add(value)
+        return found
 
     def _relax(self, node: CompValue) -> CompValue:
         name = node.name
         if name == "BGP":
-            kept = [t for t in node.triples if not self._analyzer.reads_case(t, self._certain)]
+            kept = [
+                t
+                for t in node.triples
+                if (self._keep is not None and t[0] == self._keep)
+                or not self._analyzer.reads_case(t, self._certain)
+            ]
             self._note(kept)
             return CompValue(ADAPTIVE_BGP, triples=kept, _vars=node.get("_vars", set()))
         if name == "Filter":
@@ -171,7 +196,7 @@ class Relaxation:
             return relaxed
         if relaxed.name == ADAPTIVE_BGP and len(relaxed.triples) <= 1:
             return relaxed
-        key = (id(node), frozenset(self._unreliable))
+        key = (id(node), self._keep, frozenset(self._unreliable))
         kept = self._analyzer.parts.get(key)
         if kept is None:
             context = QueryContext(self._graph, initBindings={})

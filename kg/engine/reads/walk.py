@@ -17,13 +17,18 @@ from kg.engine.reads.algebra import (
 )
 from kg.engine.reads.model import QueryReads, Reader, Site
 
+#: Operators that start a subquery's own scope (below the query's own projection).
+SCOPES = ("Project", "SelectQuery", "Group", "AggregateJoin")
+
 
 class Walk:
     """One pass over a query's algebra, recording what each pattern reads."""
 
-    def __init__(self, analyzer: Reader, reads: QueryReads) -> None:
+    def __init__(self, analyzer: Reader, reads: QueryReads, top_chain: frozenset[int] = frozenset()) -> None:
         self._analyzer = analyzer
         self._reads = reads
+        self._top_chain = top_chain  # the ids of the query's own modifiers (its projection, order...)
+        self._scoped = True  # not inside a subquery (see pattern)
         self.values: set[Node] = set()
         self.classes: set[Node] = set()
         self.subjects: set[Node] = set()  # variables standing for a presentation in some pattern
@@ -41,6 +46,14 @@ class Walk:
         if name == "BGP":
             for triple in node.triples:
                 self._triple(triple, node, top, outer, correlated)
+            return
+        if name in SCOPES and id(node) not in self._top_chain and self._scoped:
+            # a subquery: its variables are its own, even where they share a name with the query's
+            self._scoped = False
+            try:
+                self.pattern(node, top, outer, correlated)
+            finally:
+                self._scoped = True
             return
         if name in ("Graph", "ServiceGraphPattern"):
             self._reads.reasons.append(f"it uses {name}")
@@ -97,7 +110,8 @@ class Walk:
         if predicate == RDF.type:
             if isinstance(obj, Variable | BNode):
                 keep_outer = outer if obj in correlated else None
-                site = Site(obj, bgp, top, keep_outer, self._identifies_presentation(subject, bgp))
+                presentation = self._identifies_presentation(subject, bgp)
+                site = Site(obj, bgp, top, keep_outer, presentation, self._scoped)
                 self._reads.sites.append(site)
             elif obj in vocabulary.instance_types:
                 reasons.append(f"it reads the classes of finding individuals ({obj.n3()})")
