@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 EVALUATIONS_KEPT = 1024
 #: The cached table of what each case query reads (:meth:`kg.engine.reads.Analyzer.table`).
 READS_TABLE = "reads"
+#: The cached table of what the queries before classification read of a case as given.
+GIVEN_TABLE = "given-reads"
 
 
 @dataclass(frozen=True)
@@ -166,12 +168,15 @@ def _cache_tables(derived: Derived, engine: Engine | None, cache_dir: Path | Non
             derived.store(cache_dir, {})
         return
     if derived.tables is not None:
-        if not engine.analyzer.preload(derived.tables.get(READS_TABLE, [])):
-            log.warning("ignoring the cached table of what the queries read: it does not fit this knowledge")
+        for name, analyzer in ((READS_TABLE, engine.analyzer), (GIVEN_TABLE, engine.given.analyzer)):
+            if not analyzer.preload(derived.tables.get(name, [])):
+                log.warning("ignoring the cached table %s: it does not fit this knowledge", name)
         return
     if cache_dir is not None:
         engine.warm()
-    derived.store(cache_dir, {READS_TABLE: engine.analyzer.table()})
+    derived.store(
+        cache_dir, {READS_TABLE: engine.analyzer.table(), GIVEN_TABLE: engine.given.analyzer.table()}
+    )
 
 
 def _case_finding_classes(derived: Derived) -> set[URIRef]:

@@ -10,16 +10,19 @@ from __future__ import annotations
 import random
 import shutil
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from rdflib import URIRef
+from rdflib import Literal, URIRef
 
 from kg.api.main import create_app
 from kg.config import DEFAULT_ONTOLOGY_DIR, QUERIES_DIR, Settings
-from kg.engine.compiled import PREPARE_QUERIES, CompiledEngine, Split
-from kg.engine.inference import EVALUATION_QUERIES
+from kg.engine.blocks import Split
+from kg.engine.compiled import PREPARE_QUERIES, CompiledEngine
+from kg.engine.inference import EVALUATION_QUERIES, asserted_facts, prepare
+from kg.engine.presentation import measurement_literal
 from kg.knowledge_base import KnowledgeBase
 from kg.model.case import Case
 from kg.model.namespaces import CASE, KG
@@ -214,8 +217,8 @@ def test_each_block_of_split_rows_is_kept_by_the_classes_its_items_read(kb: Know
             for bits, items in split.blocks:
                 block_key = classification.mask & (key_of.value_bits | bits)
                 covered = engine.store.select(name, key_of.facts(presentation, block_key), presentation)
-                assert [row for row in covered if row[split.variable] in items] == [
-                    row for row in everything if row[split.variable] in items
+                assert [row for row in covered if split.item_of(row) in items] == [
+                    row for row in everything if split.item_of(row) in items
                 ], (name, items, [f for f, _ in findings])
     assert {"applicable", "justification", "assess-next-completions"} <= split_queries
 
@@ -229,14 +232,15 @@ def test_rows_assembled_from_kept_blocks_are_the_rows_of_a_run(
     generator = random.Random(SEED + 1)
     ids = sorted(kb.finding_classes)
     assembled = []
-    assemble = engine._assembled
+    kept, get = engine._kept, engine._kept.get
 
-    def counted(*args: object) -> object:
-        rows = assemble(*args)
-        assembled.append(rows is not None)
+    def counted(query: str, key: object, *rest: object) -> object:
+        new = kept._whole.get((query, key)) is None
+        rows = get(query, key, *rest)
+        assembled.append(new and rows is not None)
         return rows
 
-    monkeypatch.setattr(engine, "_assembled", counted)
+    monkeypatch.setattr(kept, "get", counted)
     for _ in range(300):
         findings = [(f, kb.finding_classes[f]) for f in generator.sample(ids, generator.randint(0, 10))]
         classification = engine.classify(findings, frozenset())
@@ -251,7 +255,7 @@ def test_rows_of_an_item_the_split_lacks_stop_the_split(
     kb: KnowledgeBase, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A run whose rows name an item the analysis did not find (it would have missed a way the
-    query reads) keeps nothing by block under those values, and says so."""
+    query reads) keeps nothing by block under those values, and says so; the rows are the run's."""
     engine = KnowledgeBase.load(DEFAULT_ONTOLOGY_DIR).engines["compiled"]
     findings = [("low-back-pain", kb.finding_classes["low-back-pain"])]
     classification = engine.classify(findings, frozenset())
@@ -259,9 +263,88 @@ def test_rows_of_an_item_the_split_lacks_stop_the_split(
     split = key_of.split(classification)
     rows = engine.store.select("applicable", engine.facts(CASE, classification, findings, {}), CASE)
     assert split is not None and rows
-    lacking = Split.of(split.variable, [(item, 0) for item in split.rank if item != rows[0].item])
+    lacking = Split.of(split.variables, [(item, 0) for item in split.rank if item != split.item_of(rows[0])])
     bits = classification.mask & key_of.value_bits
     key_of._by_values[bits] = (key_of._by_values[bits][0], lacking)
-    engine._keep_blocks("applicable", key_of, classification, rows)
+    assert engine.rows("applicable", classification, findings) == rows
     assert key_of.split(classification) is None
     assert "rows the split by ?item lacks" in caplog.text
+
+
+def random_cases(kb: KnowledgeBase, count: int, seed: int) -> list[tuple[list, dict]]:
+    """Random cases as given: findings, and measurements near the ontology's thresholds and not."""
+    generator = random.Random(seed)
+    ids = sorted(kb.finding_classes)
+    properties = {name: prop for name, prop in kb.case_properties.items()}
+    cases = []
+    for _ in range(count):
+        findings = [(f, kb.finding_classes[f]) for f in generator.sample(ids, generator.randint(0, 8))]
+        measurements = {}
+        for name, prop in properties.items():
+            if generator.random() < 0.6:
+                if name == "sex":
+                    value = generator.choice(["male", "female"])
+                else:
+                    value = generator.choice([0, 6, 18, 30, 50, 70, 17.9, 18.1, 29.5, 49.99, 70.5, 120])
+                    value = value if generator.random() < 0.5 else round(generator.uniform(0, 130), 1)
+                measurements[prop] = measurement_literal(value)
+        cases.append((findings, measurements))
+    return cases
+
+
+def test_the_queries_before_classification_give_kept_rows_as_their_runs(kb: KnowledgeBase) -> None:
+    """The rows kept by what a case as given reads (findings among the classes each item reads,
+    measurements by region, the case's own value put back where the query projects it) are the
+    rows a run over the whole case gives, on 400 random cases; most come from kept rows."""
+    engine = compiled(kb)
+    given = engine.given
+    runs = []
+    select = engine.store.select
+
+    def counted(*args: object) -> object:
+        runs.append(args[0])
+        return select(*args)
+
+    for findings, measurements in random_cases(kb, 400, SEED + 2):
+        engine.store.select = counted
+        try:
+            fast = given.prepare(findings, measurements)
+        finally:
+            del engine.store.select
+        assert fast == prepare(engine.store, findings, measurements), ([f for f, _ in findings], measurements)
+    assert len(runs) < 400 * len(PREPARE_QUERIES) / 3
+    assert given.unkeyed == {}
+    assert all(key.split is not None for key in given.keys.values())
+
+
+def test_each_block_of_a_query_before_classification_reads_what_its_key_holds(kb: KnowledgeBase) -> None:
+    """The soundness of each block key over a case as given: the rows of a block's items over the
+    case's findings among the classes the block reads, and its measurements of the properties it
+    reads, each moved to another value of its region, are their rows over the whole case."""
+    engine = compiled(kb)
+    generator = random.Random(SEED + 3)
+    for findings, measurements in random_cases(kb, 80, SEED + 3):
+        for name, key_of in engine.given.keys.items():
+            whole = engine.store.select(name, asserted_facts(CASE, findings, measurements), CASE)
+            for (classes, properties), items in key_of.split.blocks:
+                kept = [(f, c) for f, c in findings if c in classes]
+                moved = {
+                    p: _same_region(key_of, v, generator) for p, v in measurements.items() if p in properties
+                }
+                rows = engine.store.select(name, asserted_facts(CASE, kept, moved), CASE)
+                rows = key_of.rows(key_of.entries(rows, moved) or [], measurements)
+                assert [r for r in rows if key_of.split.item_of(r) in items] == [
+                    r for r in whole if key_of.split.item_of(r) in items
+                ], (name, items, [f for f, _ in findings], measurements)
+
+
+def _same_region(key_of: object, value: Literal, generator: random.Random) -> Literal:
+    """Another measurement value the key cannot tell from ``value`` (itself if none is found)."""
+    for _ in range(50):
+        number = value.toPython()
+        if not isinstance(number, Decimal):
+            return value
+        other = measurement_literal(float(number) + generator.uniform(-3, 3))
+        if other != value and key_of._value(other) == key_of._value(value):
+            return other
+    return value

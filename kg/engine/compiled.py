@@ -13,17 +13,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from itertools import combinations
 
 from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.term import Node
 
+from kg.engine.blocks import KeptRows, Split, names
 from kg.engine.classifier import Classification, Classifier
 from kg.engine.facts import FactStore, Row, Triple
-from kg.engine.inference import PREPARE_QUERIES, Prepared, prepare
+from kg.engine.given import GivenRows
+from kg.engine.inference import PREPARE_QUERIES, Prepared
 from kg.engine.presentation import finding_instance
 from kg.engine.reads import Analyzer, CaseVocabulary, QueryReads
+from kg.engine.reads.given import GivenAnalyzer, given_vocabulary
 from kg.knowledge.cache import Memo
 from kg.model.namespaces import CASE
 
@@ -41,30 +43,6 @@ PREPARED_KEPT = 4096
 #: Blocks of split rows kept (see :class:`Split`): a few dozen per query and values.
 BLOCKS_KEPT = 131_072
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Split:
-    """A query's rows for presentations with one set of values, split by the item they are ordered
-    by first (:attr:`kg.engine.reads.Reading.items`): items that read the same classes form a
-    block, kept by the bits of those classes, so a presentation whose whole key is new still finds
-    each block's rows kept when other presentations agreed with it on the few classes each reads."""
-
-    variable: str
-    blocks: tuple[tuple[int, tuple[Node, ...]], ...]  # (class bits, items)
-    order: tuple[tuple[int, int], ...]  # the items in row order, as (block, position in it)
-    rank: dict[Node, int]  # each item's place in row order
-
-    @classmethod
-    def of(cls, variable: str, items: Sequence[tuple[Node, int]]) -> Split:
-        """The split of ``items`` (each with the bits of the classes its rows read), in row order."""
-        grouped: dict[int, list[Node]] = {}
-        for item, bits in items:
-            grouped.setdefault(bits, []).append(item)
-        blocks = tuple((bits, tuple(members)) for bits, members in grouped.items())
-        place = {item: (b, p) for b, (_, members) in enumerate(blocks) for p, item in enumerate(members)}
-        order = tuple(place[item] for item, _ in items)
-        return cls(variable, blocks, order, {item: rank for rank, (item, _) in enumerate(items)})
 
 
 class QueryKey:
@@ -100,6 +78,11 @@ class QueryKey:
             return None
         return self._keying(classification.mask & self.value_bits)[1]
 
+    def block_key(self, classification: Classification) -> Callable[[Hashable], Hashable]:
+        """The key of a block of this classification's rows, from the class bits its items read."""
+        mask, value_bits = classification.mask, self.value_bits
+        return lambda bits: mask & (value_bits | bits)  # type: ignore[operator]
+
     def unsplit(self, classification: Classification) -> None:
         """Stop splitting rows under this classification's values (rows came that the split lacks)."""
         bits = classification.mask & self.value_bits
@@ -117,9 +100,11 @@ class QueryKey:
                 keying = (None, None)
             else:
                 mask_of = self._classifier.mask_of
-                if reading.items is not None and self.reads.item is not None:
+                if reading.items is not None and self.reads.item:
                     items = [(item, mask_of(classes)) for item, classes in reading.items]
-                    split = Split.of(str(self.reads.item), items)
+                    split = Split.of(
+                        [str(v) for v in self.reads.item[: len(items[0][0])]] if items else [], items
+                    )
                 keying = (mask_of(reading.classes), split)
             self._by_values[bits] = keying
         return keying
@@ -187,6 +172,7 @@ class CompiledEngine:
         finding_classes: Iterable[Node],
         measured: Iterable[Node],
     ) -> None:
+        finding_classes, measured = list(finding_classes), list(measured)
         self.classifier = classifier
         self.store = store
         self.vocabulary = case_vocabulary(classifier, finding_classes, measured)
@@ -196,27 +182,31 @@ class CompiledEngine:
             for name, text in texts.items()
             if name not in PREPARE_QUERIES and case_queries(name)
         }
-        self._memo: Memo[list[Row]] = Memo(ROWS_KEPT)
-        self._blocks: Memo[tuple[list[Row], ...]] = Memo(BLOCKS_KEPT)
+        self._kept: KeptRows[Row] = KeptRows(ROWS_KEPT, BLOCKS_KEPT)
         self._prepared: Memo[Prepared] = Memo(PREPARED_KEPT)
+        given = GivenAnalyzer(closed, given_vocabulary(finding_classes, measured))
+        self.given = GivenRows(store, closed, given, texts)
 
     def warm(self) -> None:
-        """Analyse each query under every set of values it reads (see :meth:`QueryKey.warm`)."""
+        """Analyse each query under every set of values it reads (see :meth:`QueryKey.warm`), and
+        what the queries before classification read of a case as given."""
         for key in self.keys.values():
             key.warm()
+        _ = self.given.keys
 
     @property
     def unkeyed(self) -> dict[str, list[str]]:
         """The queries whose rows are not kept, and why (they run for every presentation)."""
-        return {name: key.reads.reasons for name, key in self.keys.items() if not key.reads.keyed}
+        unkeyed = {name: key.reads.reasons for name, key in self.keys.items() if not key.reads.keyed}
+        return unkeyed | self.given.unkeyed
 
     def prepare(self, given: Findings, measurements: Measurements) -> Prepared:
-        """The queries before classification, over the closed ontology plus the case; kept by the
-        case's facts, which are all these queries can read of it (the ontology is this engine's)."""
+        """The queries before classification, over the closed ontology plus the case as given;
+        kept by the case as given, and each query's rows by what it reads of it (:mod:`kg.engine.given`)."""
         key = (frozenset(given), frozenset(measurements.items()))
         kept = self._prepared.get(key)
         if kept is None:
-            kept = self._prepared[key] = prepare(self.store, given, measurements)
+            kept = self._prepared[key] = self.given.prepare(given, measurements)
         return kept
 
     def infer(
@@ -237,7 +227,8 @@ class CompiledEngine:
         self, query: str, presentations: Mapping[Node, tuple[Classification, Findings, Measurements]]
     ) -> dict[Node, list[Row]]:
         """The query's rows for each presentation: kept by its key, else assembled from kept
-        blocks (:class:`Split`), else from one run for all the presentations still missing."""
+        blocks (:class:`~kg.engine.blocks.Split`), else from one run for all the presentations
+        still missing."""
         key_of = self.keys[query]
         found: dict[Node, list[Row]] = {}
         missing: dict[Node, Hashable | None] = {}
@@ -245,11 +236,9 @@ class CompiledEngine:
             key = key_of(classification)
             kept = None
             if key is not None:
-                kept = self._memo.get((query, key))
-                if kept is None:
-                    kept = self._assembled(query, key_of, classification)
-                    if kept is not None:
-                        self._memo[query, key] = kept
+                kept = self._kept.get(
+                    query, key, key_of.split(classification), key_of.block_key(classification)
+                )
             if kept is None:
                 missing[presentation] = key
             else:
@@ -265,49 +254,15 @@ class CompiledEngine:
         ran = self.store.select_for(query, facts, list(missing))
         for presentation, key in missing.items():
             found[presentation] = rows = ran[presentation]
-            if key is not None and not _names(rows, presentation):
-                self._memo[query, key] = rows
-                self._keep_blocks(query, key_of, presentations[presentation][0], rows)
-        return found
-
-    def _assembled(self, query: str, key_of: QueryKey, classification: Classification) -> list[Row] | None:
-        """The rows from kept blocks, in the query's order; None if a block is not kept."""
-        split = key_of.split(classification)
-        if split is None:
-            return None
-        mask, value_bits = classification.mask, key_of.value_bits
-        parts = []
-        for index, (bits, _) in enumerate(split.blocks):
-            part = self._blocks.get((query, index, mask & (value_bits | bits)))
-            if part is None:
-                return None
-            parts.append(part)
-        return [row for block, position in split.order for row in parts[block][position]]
-
-    def _keep_blocks(
-        self, query: str, key_of: QueryKey, classification: Classification, rows: list[Row]
-    ) -> None:
-        """Keep a run's rows by block. Rows of an item the split does not have, or out of its order,
-        would mean the analysis missed a way: then the rows under these values are not split."""
-        split = key_of.split(classification)
-        if split is None:
-            return
-        by_item: dict[Node, list[Row]] = {}
-        last = -1
-        for row in rows:
-            item = getattr(row, split.variable)
-            rank = split.rank.get(item)
-            if rank is None or rank < last:
-                log.warning("queries/%s.rq: rows the split by ?%s lacks; not split", query, split.variable)
+            if key is None or names(rows, presentation):
+                continue
+            classification = presentations[presentation][0]
+            split = key_of.split(classification)
+            block_key = key_of.block_key(classification)
+            if not self._kept.keep(query, key, split, block_key, rows, _item_of(split)):
+                log.warning("queries/%s.rq: rows the split by %s lacks; not split", query, _named(split))
                 key_of.unsplit(classification)
-                return
-            last = rank
-            by_item.setdefault(item, []).append(row)
-        mask, value_bits = classification.mask, key_of.value_bits
-        for index, (bits, items) in enumerate(split.blocks):
-            self._blocks[query, index, mask & (value_bits | bits)] = tuple(
-                by_item.get(item, []) for item in items
-            )
+        return found
 
     def key(self, query: str, classification: Classification) -> Hashable | None:
         """The key the query's rows are kept by for this classification (None: not kept)."""
@@ -333,11 +288,14 @@ class CompiledEngine:
         return facts
 
 
-def _names(rows: list[Row], presentation: Node) -> bool:
-    """Whether rows name the presentation or its individuals: then they are not given to others
-    (kg.engine.reads rules that out for a keyed query; this holds the line if it ever missed a way)."""
-    prefix = str(presentation)
-    return any(str(value).startswith(prefix) for row in rows for value in row.asdict().values())
+def _item_of(split: Split | None) -> Callable[[Row], tuple]:
+    """The item of a row of a split query."""
+    return (lambda row: ()) if split is None else split.item_of
+
+
+def _named(split: Split | None) -> str:
+    """The variables a split is by, as a query names them."""
+    return "" if split is None else " ".join(f"?{variable}" for variable in split.variables)
 
 
 class CompiledInference:

@@ -3,9 +3,10 @@ reads, EXISTS graphs, conjuncts, property-path predicates, copies with changes."
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 
-from rdflib import RDF, BNode, Variable
+from rdflib import RDF, BNode, Literal, Variable
 from rdflib.paths import AlternativePath, InvPath, MulPath, NegatedPath, Path, SequencePath
 from rdflib.plugins.sparql.parserutils import CompValue, Expr
 from rdflib.term import Node
@@ -108,8 +109,8 @@ def _variables_outside_exists(expression: object) -> set[Node]:
     if isinstance(expression, list | tuple):
         return set().union(*(_variables_outside_exists(item) for item in expression))
     if isinstance(expression, CompValue):
-        if expression.name in ("Builtin_EXISTS", "Builtin_NOTEXISTS"):
-            return set()
+        if expression.name in ("Builtin_EXISTS", "Builtin_NOTEXISTS", "Builtin_BOUND"):
+            return set()  # (BOUND reads whether a variable is bound, not its value)
         return set().union(
             *(
                 _variables_outside_exists(child)
@@ -154,3 +155,84 @@ def path_predicates(path: Path) -> set[Node]:
     for part in parts:
         found |= path_predicates(part) if isinstance(part, Path) else {part}
     return found
+
+
+#: The comparisons a measurement's value may take part in for its rows to be kept by its region.
+COMPARISONS = ("=", "!=", "<", ">", "<=", ">=")
+
+
+def compared_only(algebra: CompValue, measures: Counter[Node]) -> bool:
+    """Whether the variables holding a case's measurement values (``measures``: each with the
+    number of patterns binding it) occur nowhere but in those patterns, in the projection, and as
+    one side of a comparison whose other side is a constant or a variable no expression assigns
+    (so bound to the ontology). Then two values that compare alike with every number of the
+    ontology and the query give the same rows, up to the projected values themselves."""
+    mentions: Counter[Node] = Counter()
+    assigned: set[Node] = set()
+    comparisons: list[tuple[object, object]] = []
+    if not _uses(algebra, frozenset(measures), mentions, assigned, comparisons):
+        return False
+    if any(mentions[variable] != count for variable, count in measures.items()):
+        return False  # a measurement variable joins another triple pattern: terms, not values
+    for first, second in comparisons:
+        other = second if first in measures else first
+        if other in measures or other in assigned or isinstance(other, CompValue | list | tuple):
+            return False
+    return True
+
+
+def _uses(
+    node: object,
+    measures: frozenset[Node],
+    mentions: Counter[Node],
+    assigned: set[Node],
+    comparisons: list[tuple[object, object]],
+) -> bool:
+    """Walk an algebra subtree: count measurement variables in triple patterns, note assigned
+    variables and the comparisons a measurement variable is in; False at any other use of one."""
+    if isinstance(node, Variable | BNode):
+        return node not in measures
+    if isinstance(node, list | tuple):
+        return all(_uses(item, measures, mentions, assigned, comparisons) for item in node)
+    if not isinstance(node, CompValue):
+        return True
+    if node.name in ("BGP", ADAPTIVE_BGP):
+        mentions.update(term for triple in node.triples for term in triple if term in measures)
+        return True
+    if node.name == "Extend":
+        assigned.add(node.var)
+    elif node.name == "AggregateJoin":
+        assigned.update(aggregate.res for aggregate in node.A)
+    if node.name in ("Builtin_EXISTS", "Builtin_NOTEXISTS"):  # (its translated pattern is an attribute)
+        return _uses(node.graph, measures, mentions, assigned, comparisons)
+    compares = node.name == "RelationalExpression" and node.op in COMPARISONS
+    if compares and (node.expr in measures or node.other in measures):
+        comparisons.append((node.expr, node.other))
+        return True
+    for key, child in node.items():
+        if key.startswith("_") or key in ("PV", "var"):
+            continue
+        if not _uses(child, measures, mentions, assigned, comparisons):
+            return False
+    return True
+
+
+def literals(node: object) -> Iterator[Literal]:
+    """Each literal a query's algebra holds: in its patterns, expressions and VALUES."""
+    if isinstance(node, Literal):
+        yield node
+    elif isinstance(node, list | tuple):
+        for item in node:
+            yield from literals(item)
+    elif isinstance(node, dict) and not isinstance(node, CompValue):
+        yield from literals(list(node.values()))
+    elif isinstance(node, CompValue):
+        if node.name in ("Builtin_EXISTS", "Builtin_NOTEXISTS"):
+            yield from literals(node.graph)
+            return
+        if node.name in ("BGP", ADAPTIVE_BGP):
+            yield from literals([term for triple in node.triples for term in triple])
+            return
+        for key, child in node.items():
+            if not key.startswith("_"):
+                yield from literals(child)

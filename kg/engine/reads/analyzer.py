@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from itertools import takewhile
 
-from rdflib import RDF, BNode, Graph, Literal, URIRef, Variable
+from rdflib import RDF, BNode, Graph, Variable
 from rdflib.paths import Path
 from rdflib.plugins.sparql import prepareQuery
 from rdflib.plugins.sparql.parserutils import CompValue
-from rdflib.plugins.sparql.sparql import Prologue, Query
+from rdflib.plugins.sparql.sparql import Query
 from rdflib.term import Node
-from rdflib.util import from_n3
 
 from kg.engine.reads.algebra import bound_variables, path_predicates, variables
+from kg.engine.reads.items import Items, item_of, ordered, term_text, text_term, top
 from kg.engine.reads.model import HYPOTHETICAL, CaseVocabulary, QueryReads, Reading, Site, Values
 from kg.engine.reads.relax import Relaxation
 from kg.engine.reads.walk import Walk
@@ -28,12 +29,14 @@ class Analyzer:
     found by rdflib runs over the closed ontology plus H, once per query and values, under a lock.
     """
 
+    GIVEN = False  # reads a case as given (kg.engine.reads.given), not a classified presentation
+
     def __init__(self, closed: Graph, vocabulary: CaseVocabulary) -> None:
         self._closed = closed
         self.vocabulary = vocabulary
         self._case_predicates = vocabulary.case_predicates
         self._queries: dict[str, tuple[Query, Counter[Node], CompValue]] = {}
-        self._descending: dict[str, bool] = {}  # the queries whose rows are split by an item
+        self._descending: dict[str, tuple[bool, ...]] = {}  # the queries whose rows are split by an item
         # relaxed runs by group and what of H they read: most do not depend on the values
         self.solutions: dict[tuple[int, Node | None, frozenset, frozenset], list[dict[Node, Node]]] = {}
         # the solutions of relaxed parts that read nothing of H, by part (and the aggregates relaxed)
@@ -50,19 +53,28 @@ class Analyzer:
         if query.algebra.name != "SelectQuery":
             reads.reasons.append("it is not a SELECT query")
             return reads
-        where, modifiers, order = _top(query.algebra)
+        where, modifiers, order = top(query.algebra)
         self._queries[name] = (query, Counter(variables(query.algebra.p)), where)
-        walk = Walk(self, reads, modifiers)
+        walk = Walk(self, reads, modifiers, given=self.GIVEN)
         walk.pattern(query.algebra.p, top=query.algebra.p, outer=None, correlated=frozenset())
+        self._walked(query, reads, walk)
         for variable in sorted(walk.subjects & walk.computed, key=str):
             # rows kept for one presentation are given to others: they must not depend on its IRI
             reads.reasons.append(f"an expression reads {variable.n3()}, which can stand for the presentation")
         reads.values = frozenset(walk.values)
         reads.classes = frozenset(walk.classes)
-        if order is not None:
-            reads.item, reads.descending = order
+        if order:
+            reads.item = tuple(variable for variable, _ in order)
+            reads.descending = tuple(descending for _, descending in order)
             self._descending[name] = reads.descending
         return reads
+
+    def parsed(self) -> list[Query]:
+        """The queries analysed, parsed."""
+        return [query for query, _, _ in self._queries.values()]
+
+    def _walked(self, query: Query, reads: QueryReads, walk: Walk) -> None:
+        """What a subclass notes of a query's walk (kg.engine.reads.given)."""
 
     def table(self) -> list[list]:
         """What the queries read so far, as JSON rows ``[query, [[property, value], ...], classes,
@@ -72,16 +84,17 @@ class Analyzer:
             items = list(self._classes.items())
         rows = []
         for (name, values), reading in items:
-            pairs = sorted([_term(prop), _term(value)] for prop, value in values)
+            pairs = sorted([term_text(prop), term_text(value)] for prop, value in values)
             if reading is None:
                 rows.append([name, pairs, None, None])
                 continue
             split = None
             if reading.items is not None:
                 split = [
-                    [_term(item), sorted(_term(cls) for cls in classes)] for item, classes in reading.items
+                    [[term_text(term) for term in item], sorted(term_text(cls) for cls in classes)]
+                    for item, classes in reading.items
                 ]
-            rows.append([name, pairs, sorted(_term(cls) for cls in reading.classes), split])
+            rows.append([name, pairs, sorted(term_text(cls) for cls in reading.classes), split])
         return sorted(rows, key=lambda row: (row[0], row[1]))
 
     def preload(self, table: object) -> bool:
@@ -97,7 +110,7 @@ class Analyzer:
             assert isinstance(table, list)
             for name, pairs, classes, split in table:
                 assert name in self._queries and isinstance(pairs, list)
-                values = frozenset((_node(prop), _node(value)) for prop, value in pairs)
+                values = frozenset((text_term(prop), text_term(value)) for prop, value in pairs)
                 assert all(prop in vocabulary.value_properties for prop, _ in values)
                 if classes is None:
                     assert split is None
@@ -106,9 +119,12 @@ class Analyzer:
                 items = None
                 if split is not None:
                     assert isinstance(split, list) and name in self._descending
-                    items = tuple((_node(item), self._classes_of(cls)) for item, cls in split)
+                    items = tuple((item_of(item), self._classes_of(cls)) for item, cls in split)
                     order = tuple(item for item, _ in items)
-                    assert _ordered(frozenset(order), self._descending[name]) == order
+                    size = len(order[0]) if order else 0
+                    assert 0 < size <= len(self._descending[name])
+                    assert all(len(item) == size for item in order)
+                    assert ordered(frozenset(order), self._descending[name][:size]) == order
                 taken[name, values] = Reading(self._classes_of(classes), items)
         except (AssertionError, TypeError, ValueError):
             return False
@@ -119,9 +135,14 @@ class Analyzer:
     def _classes_of(self, classes: object) -> frozenset[Node]:
         """Classes of a cached table, each one some presentation can have (else AssertionError)."""
         assert isinstance(classes, list)
-        found = frozenset(_node(cls) for cls in classes)
-        assert found <= self.vocabulary.presentation_types
+        found = frozenset(text_term(cls) for cls in classes)
+        assert found <= self.readable
         return found
+
+    @property
+    def readable(self) -> frozenset[Node]:
+        """What a reading names: the classes a presentation can have."""
+        return self.vocabulary.presentation_types
 
     def reads_case(self, triple: tuple, certain: frozenset[Node]) -> bool:
         """Whether a pattern can match a fact of a presentation that H does not stand for.
@@ -181,65 +202,84 @@ class Analyzer:
         self, reads: QueryReads, values: Values, graph: Graph, certain: frozenset[Node]
     ) -> Reading | None:
         """The classes each site's variable can take in its group's relaxed solutions (and in the
-        group outside, when it is inside EXISTS or MINUS). When the rows are ordered first by an
-        item, the classes are also told apart by the item's value in the same solution: the item
-        is the query's own variable wherever a site is not inside a subquery (EXISTS sees it
-        substituted, joins and MINUS compare it), so a row with item value i reads only the classes
-        found beside i, or beside no item at all."""
+        group outside, when it is inside EXISTS or MINUS); when the rows are ordered first by an
+        item, also by item (see :meth:`_split`)."""
         vocabulary = self.vocabulary
-        query, occurrences, where = self._queries[reads.name]
-        prologue = query.prologue
-        relaxation = Relaxation(self, certain, values, occurrences, graph, prologue)
+        relaxation, items = self._split(reads, values, graph, certain)
         everything = vocabulary.presentation_types | vocabulary.instance_types
-        domain = None
-        if reads.item is not None:
-            # the item's own patterns kept: they match the ontology for every item that is not
-            # the presentation or its finding (rows naming those are never kept)
-            keeping = Relaxation(self, certain, values, occurrences, graph, prologue, keep=reads.item)
-            domain = keeping.values_of(graph, prologue, where, reads.item)
-            if domain is not None and HYPOTHETICAL not in domain:
-                domain = _ordered(domain, reads.descending)
-            else:
-                domain = None
         found = set(reads.classes)
         shared = set(reads.classes)  # read by the rows of every item
-        by_item: dict[Node, set[Node]] = {item: set() for item in domain or ()}
+        by_item: dict[Node, set[Node]] = {item: set() for item in items.order} if items else {}
         for site in reads.sites:
-            item = reads.item if domain is not None and site.scoped else None
-            taken = self._taken(relaxation, site, item, graph, prologue)
+            taken = self._taken(relaxation, site, items if site.scoped else None, graph)
             if taken is None:
                 taken = {None: set(everything)}
             flat = set().union(*taken.values())
             if not site.presentation and flat & vocabulary.instance_types:
                 return None
             found |= flat
-            for key, classes in taken.items():
-                if key is None or domain is None:
-                    shared |= classes
-                elif key in by_item:  # (an item outside the domain has no rows)
-                    by_item[key] |= classes
+            share(taken, shared, by_item)
         types = vocabulary.presentation_types
-        items = None
-        if domain is not None:
-            items = tuple((item, frozenset((shared | by_item[item]) & types)) for item in domain)
-        return Reading(frozenset(found & types), items)
+        split = None
+        if items is not None:
+            split = tuple((item, frozenset((shared | by_item[item]) & types)) for item in items.order)
+        return Reading(frozenset(found & types), split)
+
+    def _split(
+        self, reads: QueryReads, values: Values, graph: Graph, certain: frozenset[Node]
+    ) -> tuple[Relaxation, Items | None]:
+        """The relaxation of the query's groups, and its items: the values its first order variable
+        takes in the relaxed solutions of the query's own pattern, with the item's own patterns
+        kept (they match the ontology for every item that is not the presentation or its finding,
+        and rows naming those are never kept). None when that cannot be told."""
+        query, occurrences, where = self._queries[reads.name]
+        prologue = query.prologue
+        relaxation = Relaxation(self, certain, values, occurrences, graph, prologue)
+        bound = bound_variables(where)  # an item's variables are bound in every row
+        item = tuple(takewhile(lambda variable: variable in bound, reads.item))
+        if not item:
+            return relaxation, None
+        keeping = Relaxation(self, certain, values, occurrences, graph, prologue, keep=frozenset(item))
+        top = keeping.solutions(graph, prologue, where)
+        if not top or any(solution.get(v) is None for solution in top for v in item):
+            return relaxation, None
+        for size in range(len(item), 0, -1):  # the most variables whose order can be told
+            domain = frozenset(tuple(solution[v] for v in item[:size]) for solution in top)
+            if any(HYPOTHETICAL in value for value in domain):
+                return relaxation, None
+            order = ordered(domain, reads.descending[:size])
+            if order is not None:
+                return relaxation, Items(top, item[:size], order)
+        return relaxation, None
 
     def _taken(
-        self, relaxation: Relaxation, site: Site, item: Node | None, graph: Graph, prologue: Prologue
+        self, relaxation: Relaxation, site: Site, items: Items | None, graph: Graph
     ) -> dict[Node | None, set[Node]] | None:
-        """The classes a site's variable can take, by item value (None: beside no item value);
-        None: any class."""
+        """The classes a site's variable can take, by the item each solution can touch (None: any
+        item); None: any class."""
+        prologue = relaxation.prologue
+        link = None if items is None else items.touched
         taken = None
         if site.variable in bound_variables(relaxation.relax_or_none(site.bgp)):
             # solutions that leave the variable unbound did not come through this pattern
-            taken = relaxation.pairs_of(graph, prologue, site.group, site.variable, item, unbound_ok=True)
+            taken = relaxation.pairs_of(graph, prologue, site.group, site.variable, link, unbound_ok=True)
         elif site.variable in bound_variables(relaxation.relax_or_none(site.group)):
-            taken = relaxation.pairs_of(graph, prologue, site.group, site.variable, item)
+            taken = relaxation.pairs_of(graph, prologue, site.group, site.variable, link)
         if site.outer is not None:
-            outside = relaxation.pairs_of(graph, prologue, site.outer, site.variable, item)
+            outside = relaxation.pairs_of(graph, prologue, site.outer, site.variable, link)
             if outside is not None:
                 taken = outside if taken is None else _meet(taken, outside)
         return taken
+
+
+def share(taken: dict[Node | None, set[Node]], shared: set[Node], by_item: dict[Node, set[Node]]) -> None:
+    """Add what a site reads to what every item's rows read, or to its items' (an item outside
+    the split has no rows)."""
+    for key, read in taken.items():
+        if key is None or not by_item:
+            shared |= read
+        elif key in by_item:
+            by_item[key] |= read
 
 
 def _meet(
@@ -252,79 +292,3 @@ def _meet(
             second.get(item, set()) | second.get(None, set())
         )
     return met
-
-
-#: The operators above a SELECT query's pattern that shape its own rows.
-MODIFIERS = ("SelectQuery", "Distinct", "Reduced", "Project", "OrderBy", "Slice")
-#: The variable the rows are grouped by, one group per presentation (kg.engine.facts).
-CASE_VARIABLE = Variable("case")
-
-
-def _top(algebra: CompValue) -> tuple[CompValue, frozenset[int], tuple[Variable, bool] | None]:
-    """A SELECT query's pattern, the ids of the modifiers above it, and the variable its rows are
-    ordered by first after ``?case`` (with True for DESC), if that is a projected variable and the
-    rows are neither sliced nor aggregated (then each value's rows are the rows of the query)."""
-    node, chain, conditions, projected, sliced = algebra, set(), [], set(), False
-    while isinstance(node, CompValue) and node.name in MODIFIERS:
-        chain.add(id(node))
-        if node.name == "OrderBy":
-            conditions = list(node.expr)
-        elif node.name == "Slice":
-            sliced = True
-        elif node.name == "Project":
-            projected = set(node.PV)
-        node = node.p
-    order = None
-    if not sliced and not _aggregates(node):
-        for condition in conditions:
-            expression = condition.expr if isinstance(condition, CompValue) else condition
-            if expression == CASE_VARIABLE:
-                continue
-            if isinstance(expression, Variable) and expression in projected:
-                descending = isinstance(condition, CompValue) and condition.get("order") == "DESC"
-                order = (expression, descending)
-            break
-    return node, frozenset(chain), order
-
-
-def _aggregates(node: object) -> bool:
-    """Whether a pattern groups its own solutions (not a subquery's)."""
-    if not isinstance(node, CompValue) or node.name in ("Project", "SelectQuery", "ToMultiSet"):
-        return False
-    if node.name in ("Group", "AggregateJoin"):
-        return True
-    return any(_aggregates(node[key]) for key in ("p", "p1", "p2") if key in node)
-
-
-def _ordered(items: frozenset[Node], descending: bool) -> tuple[Node, ...] | None:
-    """Items in the order SPARQL sorts them: IRIs by their characters, numbers by value; None for
-    anything else (blank nodes, whose order is the store's, other literals, a mix) or ties."""
-    if all(isinstance(item, URIRef) for item in items):
-        keys = {item: str(item) for item in items}
-    elif all(isinstance(item, Literal) and isinstance(item.toPython(), int | float) for item in items):
-        keys = {item: item.toPython() for item in items}
-    else:
-        return None
-    if len(set(keys.values())) != len(keys):
-        return None
-    return tuple(sorted(items, key=keys.__getitem__, reverse=descending))
-
-
-def _term(node: Node) -> str:
-    """An IRI, blank node or literal as N-Triples spells it (blank node labels are kept on load)."""
-    if isinstance(node, URIRef | BNode | Literal):
-        return node.n3()
-    raise ValueError(f"not an RDF term: {node!r}")
-
-
-def _node(text: object) -> Node:
-    """The term :func:`_term` spelt; raises ValueError for anything else."""
-    if isinstance(text, str) and len(text) > 2 and text[0] == "<" and text[-1] == ">":
-        return URIRef(text[1:-1])
-    if isinstance(text, str) and text.startswith("_:") and len(text) > 2:
-        return BNode(text[2:])
-    if isinstance(text, str) and text.startswith('"'):
-        node = from_n3(text)
-        if isinstance(node, Literal):
-            return node
-    raise ValueError(f"not an IRI, a blank node or a literal: {text!r}")

@@ -62,8 +62,13 @@ class QueryReads:
     classes: frozenset[Node] = frozenset()  # the classes its constant type patterns read
     sites: list[Site] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)  # why its rows are not kept (empty: they are)
-    item: Variable | None = None  # the variable its rows are ordered by first (after ?case), if any
-    descending: bool = False  # ordered by DESC(item)
+    item: tuple[Variable, ...] = ()  # the variables its rows are ordered by first (after ?case)
+    descending: tuple[bool, ...] = ()  # each ordered by DESC
+    # read over a case as given (kg.engine.reads.given): the patterns with a variable property on
+    # the case, the measurement properties named, the variables holding a measurement's value
+    property_sites: list[Site] = field(default_factory=list)
+    measured: frozenset[Node] = frozenset()
+    measures: frozenset[Node] = frozenset()
 
     @property
     def keyed(self) -> bool:

@@ -5,7 +5,7 @@ matched in an order fit for their bindings and its kept parts joined by hashing.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from rdflib import RDF, BNode, Graph, Variable
 from rdflib.paths import Path
@@ -63,15 +63,15 @@ class Relaxation:
         occurrences: Counter[Node],
         graph: Graph,
         prologue: Prologue,
-        keep: Node | None = None,
+        keep: frozenset[Node] = frozenset(),
     ) -> None:
         self._analyzer = analyzer
-        self._keep = keep  # a variable whose patterns are kept: it stands for an ontology term
+        self._keep = keep  # variables whose patterns are kept: they stand for ontology terms
         self._certain = certain
         self._values = values
         self._occurrences = occurrences
         self._graph = graph
-        self._prologue = prologue
+        self._prologue = self.prologue = prologue
         self._h_reads = 0  # patterns kept that can match H's facts, so far
         self._unreliable: set[Node] = set()
         self._read_types: set[Node] = set()  # H's types the relaxed group can read
@@ -98,21 +98,35 @@ class Relaxation:
         prologue: Prologue,
         group: CompValue,
         variable: Node,
-        item: Node | None,
+        link: Callable[[dict[Node, Node]], frozenset[Node] | None] | None,
         unbound_ok: bool = False,
     ) -> dict[Node | None, set[Node]] | None:
-        """The values ``variable`` takes in the relaxed group's solutions, by the value ``item``
-        takes in the same solution (None: solutions that leave ``item`` unbound, or all when
-        ``item`` is None or computed from a relaxed aggregate). None: any value (as values_of)."""
+        """The values ``variable`` takes in the relaxed group's solutions, by the items ``link``
+        says each solution can touch (None: any item, or all when there is no ``link``). None:
+        any value (as values_of)."""
+        solutions = self.solutions(graph, prologue, group)
+        if solutions is None or variable in self._unreliable:
+            return None
+        found: dict[Node | None, set[Node]] = {}
+        for solution in solutions:
+            value = solution.get(variable)
+            if value is None:
+                if unbound_ok:
+                    continue
+                return None
+            items = None if link is None else link(solution)
+            for item in (None,) if items is None else items:
+                found.setdefault(item, set()).add(value)
+        return found
+
+    def solutions(self, graph: Graph, prologue: Prologue, group: CompValue) -> list[dict[Node, Node]] | None:
+        """The relaxed group's solutions (run once per group and what of H it reads); None if it
+        cannot be relaxed. Variables computed from relaxed aggregates are left out."""
         self._unreliable, self._read_types, self._read_values = set(), set(), set()
         try:
             relaxed = self._relax(group)
         except Unkeyed:
             return None
-        if variable in self._unreliable:
-            return None
-        if item in self._unreliable:
-            item = None
         key = (
             id(group),
             self._keep,
@@ -125,15 +139,10 @@ class Relaxation:
             context.prologue = prologue
             solutions = [dict(solution) for solution in evalPart(context, relaxed)]
             self._analyzer.solutions[key] = solutions
-        found: dict[Node | None, set[Node]] = {}
-        for solution in solutions:
-            value = solution.get(variable)
-            if value is None:
-                if unbound_ok:
-                    continue
-                return None
-            found.setdefault(None if item is None else solution.get(item), set()).add(value)
-        return found
+        if self._unreliable:
+            unreliable = self._unreliable
+            return [{v: value for v, value in row.items() if v not in unreliable} for row in solutions]
+        return solutions
 
     def _relax(self, node: CompValue) -> CompValue:
         name = node.name
@@ -141,8 +150,7 @@ class Relaxation:
             kept = [
                 t
                 for t in node.triples
-                if (self._keep is not None and t[0] == self._keep)
-                or not self._analyzer.reads_case(t, self._certain)
+                if t[0] in self._keep or not self._analyzer.reads_case(t, self._certain)
             ]
             self._note(kept)
             return CompValue(ADAPTIVE_BGP, triples=kept, _vars=node.get("_vars", set()))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from rdflib import RDF, BNode, Variable
 from rdflib.paths import Path
 from rdflib.plugins.sparql.parserutils import CompValue
@@ -24,11 +26,23 @@ SCOPES = ("Project", "SelectQuery", "Group", "AggregateJoin")
 class Walk:
     """One pass over a query's algebra, recording what each pattern reads."""
 
-    def __init__(self, analyzer: Reader, reads: QueryReads, top_chain: frozenset[int] = frozenset()) -> None:
+    def __init__(
+        self,
+        analyzer: Reader,
+        reads: QueryReads,
+        top_chain: frozenset[int] = frozenset(),
+        given: bool = False,
+    ) -> None:
         self._analyzer = analyzer
         self._reads = reads
         self._top_chain = top_chain  # the ids of the query's own modifiers (its projection, order...)
         self._scoped = True  # not inside a subquery (see pattern)
+        # over a case as given (kg.engine.reads.given): finding links are read through their class,
+        # measurements by their value; else such patterns leave the rows unkept
+        self.given = given
+        self.links: list[tuple[Node, CompValue]] = []  # (object, BGP) of each finding-link pattern
+        self.measured: set[Node] = set()
+        self.measures: Counter[Node] = Counter()  # the patterns binding each measurement variable
         self.values: set[Node] = set()
         self.classes: set[Node] = set()
         self.subjects: set[Node] = set()  # variables standing for a presentation in some pattern
@@ -102,7 +116,13 @@ class Walk:
                 reasons.append(f"a property path through a presentation's properties ({predicate.n3()})")
             return
         if isinstance(predicate, Variable | BNode):
-            reasons.append(f"a pattern with a variable property ({predicate.n3()})")
+            if not self.given:
+                reasons.append(f"a pattern with a variable property ({predicate.n3()})")
+                return
+            keep_outer = outer if predicate in correlated else None
+            self._reads.property_sites.append(Site(predicate, bgp, top, keep_outer, True, self._scoped))
+            if isinstance(obj, Variable | BNode):
+                self.measures[obj] += 1
             return
         vocabulary = self._analyzer.vocabulary
         if predicate == RDF.type or predicate in vocabulary.value_properties:
@@ -113,14 +133,22 @@ class Walk:
                 presentation = self._identifies_presentation(subject, bgp)
                 site = Site(obj, bgp, top, keep_outer, presentation, self._scoped)
                 self._reads.sites.append(site)
+            elif obj in vocabulary.instance_types and self.given:
+                self.classes.add(obj)
             elif obj in vocabulary.instance_types:
                 reasons.append(f"it reads the classes of finding individuals ({obj.n3()})")
             elif obj in vocabulary.presentation_types:
                 self.classes.add(obj)
         elif predicate in vocabulary.value_properties:
             self.values.add(predicate)
+        elif predicate in vocabulary.finding_properties and self.given:
+            self.links.append((obj, bgp))
         elif predicate in vocabulary.finding_properties:
             reasons.append(f"it reads a presentation's finding individuals ({predicate.n3()})")
+        elif predicate in vocabulary.measurement_properties and self.given:
+            self.measured.add(predicate)
+            if isinstance(obj, Variable | BNode):
+                self.measures[obj] += 1
         elif predicate in vocabulary.measurement_properties:
             reasons.append(f"it reads a measurement ({predicate.n3()})")
 
