@@ -108,6 +108,7 @@ def answers_agree(kb: KnowledgeBase) -> None:
     ("name", "edit"),
     [
         ("urgency", lambda text: "# an informaticist's note\n" + text),
+        ("input-rules", lambda text: "# a query run before classification\n" + text),
         (
             "recommendations",
             lambda text: text.replace(
@@ -116,7 +117,7 @@ def answers_agree(kb: KnowledgeBase) -> None:
             ),
         ),
     ],
-    ids=["comment", "filter"],
+    ids=["comment", "comment-before-classification", "filter"],
 )
 def test_an_edited_query_stays_on_the_fast_path_with_the_answers_of_owlrl(
     tmp_path: Path, name: str, edit: callable

@@ -25,13 +25,26 @@ the types every presentation with those values has, so filters that read only th
 That is how recommendations.rq reads only the classes at the presentation's highest urgency: its
 ``NOT EXISTS`` over a higher urgency value leaves the lower classes out.
 
+Where a query's rows are ordered first by one or two variables bound to the ontology (``?item``
+in applicable.rq, ``?class`` in justification.rq), the same relaxed runs also tell which classes
+the rows of each value (an *item*) read: a site's group solution can only meet rows whose item it
+is compatible with (:mod:`.items`). An item reads a few classes where the whole query reads
+dozens, so the engine also keeps rows by block of items (:mod:`kg.engine.blocks`) and a
+presentation whose whole key is new mostly finds every block kept.
+
+The queries that run before classification read the case as given, findings and measurements;
+:mod:`.given` finds which finding classes and measurement properties each item's rows read, and
+whether a measurement is only compared with numbers (then it is keyed by its region among the
+ontology's and the queries' numbers).
+
 Assumed, as the owlrl engine assumes when it closes a case with its variants in one graph: a case
 query is a SELECT query that relates one presentation to the ontology, never presentations to
 each other.
 
 The package by concern: :mod:`.model` (what is found), :mod:`.walk` (the pass over a query's
-algebra), :mod:`.relax` (the relaxed runs), :mod:`.algebra` (helpers), :mod:`.analyzer` (the
-analyzer, which keeps what it found and gives it to the cache).
+algebra), :mod:`.relax` (the relaxed runs), :mod:`.algebra` (helpers), :mod:`.items` (items and
+their order), :mod:`.analyzer` (the analyzer, which keeps what it found and gives it to the
+cache), :mod:`.given` (the analyzer of a case as given).
 """
 
 from kg.engine.reads.analyzer import Analyzer

@@ -34,6 +34,8 @@ KEYS = (
     "owlrl_p50_ms",
     "fast_p50_ms",
     "fast_p99_ms",
+    "steady_p50_ms",  # new cases after the RSS marks' (10,000 or 100,000) distinct cases were served
+    "steady_p99_ms",
     "identical_answers",
     "http_rps",
     "bare_fastapi_rps",
@@ -112,8 +114,10 @@ def batch_rate(recommend: Recommend, cases: list[Case]) -> float:
 
 def in_process(
     recommend: Recommend, stream: CaseStream, plan: Plan
-) -> tuple[list[float], float, list[float]]:
-    """The compiled latencies (ms), the batch rate (cases/s) and the RSS at the plan's marks (MB).
+) -> tuple[list[float], float, list[float], list[float]]:
+    """The compiled latencies (ms) of the first cases after the start, the batch rate (cases/s),
+    the RSS at the plan's marks (MB), and the latencies (ms) of as many new cases once the last
+    mark's cases are served: the service after its first minutes, its kept rows grown.
 
     The RSS marks count the compiled requests from the first of the process: those of the latency
     loop, of the batch, then more until the last mark. The batch's cases are drawn before the first
@@ -130,7 +134,12 @@ def in_process(
         recommend(Case(**next(stream)))
         meter.tick()
     progress(f"RSS after {' and '.join(map(str, plan.rss_marks))} compiled requests: {meter.samples} MB")
-    return latencies, batch, meter.samples
+    steady = latencies_ms(recommend, stream, plan.fast_cases, meter)
+    progress(
+        f"compiled latency after {meter.requests - plan.fast_cases} cases: "
+        f"p50 {statistics.median(steady):.3f} ms"
+    )
+    return latencies, batch, meter.samples, steady
 
 
 @dataclass
