@@ -233,15 +233,14 @@ def test_rows_assembled_from_kept_blocks_are_the_rows_of_a_run(
     generator = random.Random(SEED + 1)
     ids = sorted(kb.finding_classes)
     assembled = []
-    kept, get = engine._kept, engine._kept.get
+    kept, assemble = engine._kept, engine._kept.assemble
 
-    def counted(query: str, key: object, *rest: object) -> object:
-        new = kept._whole.get((query, key)) is None
-        rows = get(query, key, *rest)
-        assembled.append(new and rows is not None)
+    def counted(*args: object) -> object:
+        rows = assemble(*args)
+        assembled.append(rows is not None)
         return rows
 
-    monkeypatch.setattr(kept, "get", counted)
+    monkeypatch.setattr(kept, "assemble", counted)
     for _ in range(300):
         findings = [(f, kb.finding_classes[f]) for f in generator.sample(ids, generator.randint(0, 10))]
         classification = engine.classify(findings, frozenset())

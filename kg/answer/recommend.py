@@ -186,27 +186,35 @@ def _evaluations(
     kb: Knowledge, inference: Inference, presentations: list[URIRef]
 ) -> dict[URIRef, Evaluation]:
     """Each presentation's evaluation, shared by presentations of equal key (kept in the knowledge
-    base); the rows the new ones need are fetched together first."""
-    keys = {p: inference.key(p, EVALUATION_QUERIES) for p in presentations}
+    base): the keys of the urgency and recommendation rows, and the items that apply (all an
+    evaluation reads of applicable.rq's rows, which are many more keys than item sets); the rows
+    the new ones need are fetched together first."""
+    if len(presentations) > 1:
+        inference.prefetch(("applicable",), presentations)
+    applicable = {p: frozenset(row.item for row in inference.rows("applicable", p)) for p in presentations}
+    keys = {}
+    for presentation in presentations:
+        key = inference.key(presentation, EVALUATION_QUERIES[:2])
+        keys[presentation] = None if key is None else (key, applicable[presentation])
     found = {p: kb.evaluations.get(key) for p, key in keys.items() if key is not None}
     missing = [p for p in presentations if found.get(p) is None]
     if len(missing) > 1:
-        inference.prefetch(EVALUATION_QUERIES, missing)
+        inference.prefetch(EVALUATION_QUERIES[:2], missing)
     for presentation in missing:
         key = keys[presentation]
         evaluation = kb.evaluations.get(key) if key is not None else None
         if evaluation is None:
-            evaluation = _evaluate(kb, inference, presentation)
+            evaluation = _evaluate(kb, inference, presentation, applicable[presentation])
             if key is not None:
                 kb.evaluations[key] = evaluation
         found[presentation] = evaluation
     return {p: found[p] for p in presentations}
 
 
-def _evaluate(kb: Knowledge, inference: Inference, presentation: URIRef) -> Evaluation:
-    """Urgency, ordered recommendations and do-not-order advice of one presentation."""
+def _evaluate(kb: Knowledge, inference: Inference, presentation: URIRef, applicable: frozenset) -> Evaluation:
+    """Urgency, ordered recommendations and do-not-order advice of one presentation, to which the
+    items of ``applicable`` (applicable.rq) apply."""
     urgency = inference.rows("urgency", presentation)[0]
-    applicable = frozenset(row.item for row in inference.rows("applicable", presentation))
     evaluation = Evaluation(
         urgency=str(urgency.id),
         urgency_rank=int(urgency.rank),

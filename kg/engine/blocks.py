@@ -56,14 +56,17 @@ class KeptRows(Generic[E]):
         self._whole: Memo[list[E]] = Memo(whole)
         self._blocks: Memo[tuple[list[E], ...]] = Memo(blocks)
 
-    def get(
+    def get(self, query: str, key: Hashable) -> list[E] | None:
+        """The rows kept by ``key``."""
+        return self._whole.get((query, key))
+
+    def assemble(
         self, query: str, key: Hashable, split: Split | None, block_key: Callable[[Hashable], Hashable]
     ) -> list[E] | None:
-        """The rows kept by ``key``, else assembled from kept blocks (each kept by the
-        ``block_key`` of what its items read), in the query's order; None if a block is missing."""
-        kept = self._whole.get((query, key))
-        if kept is not None or split is None:
-            return kept
+        """The rows assembled from kept blocks (each kept by the ``block_key`` of what its items
+        read), in the query's order, and now kept by ``key``; None if a block is missing."""
+        if split is None:
+            return None
         parts = []
         for index, (reads, _) in enumerate(split.blocks):
             part = self._blocks.get((query, index, block_key(reads)))

@@ -236,9 +236,10 @@ class CompiledEngine:
             key = key_of(classification)
             kept = None
             if key is not None:
-                kept = self._kept.get(
-                    query, key, key_of.split(classification), key_of.block_key(classification)
-                )
+                kept = self._kept.get(query, key)
+                if kept is None:
+                    split, block_key = key_of.split(classification), key_of.block_key(classification)
+                    kept = self._kept.assemble(query, key, split, block_key)
             if kept is None:
                 missing[presentation] = key
             else:

@@ -180,7 +180,9 @@ class GivenRows:
         if key_of.keyed:
             key = key_of.key(classes, measurements)
             block_key = key_of.block_key(classes, measurements)
-            kept = self._kept.get(query, key, key_of.split, block_key)
+            kept = self._kept.get(query, key)
+            if kept is None:
+                kept = self._kept.assemble(query, key, key_of.split, block_key)
             if kept is not None:
                 return key_of.rows(kept, measurements)
         rows = self.store.select(query, asserted_facts(CASE, findings, measurements), CASE)

@@ -33,7 +33,8 @@ Findings = Sequence[tuple[str, URIRef]]
 Variants = Mapping[URIRef, tuple[str, URIRef]]
 #: A query result row: rdflib's from its SPARQL, or the compiled engine's, which reads the same.
 QueryRow = ResultRow | Row
-#: The queries a presentation's evaluation (kg.answer.recommend) reads.
+#: The queries a presentation's evaluation (kg.answer.recommend) reads: it is kept by the first
+#: two's keys and the items of the last's rows.
 EVALUATION_QUERIES = ("urgency", "recommendations", "applicable")
 Measurements = Mapping[URIRef, Literal]
 
