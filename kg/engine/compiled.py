@@ -319,19 +319,27 @@ class CompiledInference:
         for presentation, added in variants.items():
             classification = engine.classifier.extend(unmeasured, (added[1],))
             self._presentations[presentation] = (classification, [*findings, added], {})
+        self._rows: dict[tuple[str, Node], list[Row]] = {}  # what this case's answer has read
 
     def classification(self, presentation: Node) -> Classification:
         return self._presentations[presentation][0]
 
     def rows(self, query: str, presentation: Node) -> list[Row]:
         """The query's rows for ``presentation``."""
-        return self._engine.rows_of(query, {presentation: self._presentations[presentation]})[presentation]
+        rows = self._rows.get((query, presentation))
+        if rows is None:
+            chosen = {presentation: self._presentations[presentation]}
+            rows = self._rows[query, presentation] = self._engine.rows_of(query, chosen)[presentation]
+        return rows
 
     def prefetch(self, queries: Iterable[str], presentations: Iterable[Node]) -> None:
         """Run each query once for every presentation whose rows are not kept yet."""
-        chosen = {p: self._presentations[p] for p in presentations}
+        presentations = list(presentations)
         for query in queries:
-            self._engine.rows_of(query, chosen)
+            chosen = {p: self._presentations[p] for p in presentations if (query, p) not in self._rows}
+            if chosen:
+                for presentation, rows in self._engine.rows_of(query, chosen).items():
+                    self._rows[query, presentation] = rows
 
     def key(self, presentation: Node, queries: Sequence[str]) -> Hashable | None:
         """The keys of ``queries`` for the presentation (None: one of them is not kept)."""
