@@ -10,6 +10,7 @@ kept blocks in the query's order.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -19,6 +20,7 @@ from rdflib.term import Node
 from kg.knowledge.cache import Memo
 
 E = TypeVar("E")
+log = logging.getLogger(__name__)
 Item = tuple[Node | None, ...]  # an item: the values of the variables the rows are ordered by first
 
 
@@ -86,9 +88,10 @@ class KeptRows(Generic[E]):
         entries: list[E],
         item_of: Callable[[E], Item],
     ) -> bool:
-        """Keep a run's rows by whole key and by block. False, and nothing kept by block, when a
-        row's item is not one of the split's or comes out of its order: the analysis that found
-        the items would have missed a way the query reads (the caller stops splitting)."""
+        """Keep a run's rows by whole key and by block. False, and nothing kept by block (and a
+        warning), when a row's item is not one of the split's or comes out of its order: the
+        analysis that found the items would have missed a way the query reads (the caller stops
+        splitting)."""
         self._whole[query, key] = entries
         if split is None:
             return True
@@ -98,6 +101,8 @@ class KeptRows(Generic[E]):
             item = item_of(entry)
             rank = split.rank.get(item)
             if rank is None or rank < last:
+                named = " ".join(f"?{variable}" for variable in split.variables)
+                log.warning("queries/%s.rq: rows the split by %s lacks; not split", query, named)
                 return False
             last = rank
             by_item.setdefault(item, []).append(entry)

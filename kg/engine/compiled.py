@@ -11,7 +11,6 @@ measurements) runs for every presentation that asks for it.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from itertools import combinations
 
@@ -42,7 +41,6 @@ WARM_VALUES_MAX = 8
 PREPARED_KEPT = 4096
 #: Blocks of split rows kept (see :class:`Split`): a few dozen per query and values.
 BLOCKS_KEPT = 131_072
-log = logging.getLogger(__name__)
 
 
 class QueryKey:
@@ -261,7 +259,6 @@ class CompiledEngine:
             split = key_of.split(classification)
             block_key = key_of.block_key(classification)
             if not self._kept.keep(query, key, split, block_key, rows, _item_of(split)):
-                log.warning("queries/%s.rq: rows the split by %s lacks; not split", query, _named(split))
                 key_of.unsplit(classification)
         return found
 
@@ -292,11 +289,6 @@ class CompiledEngine:
 def _item_of(split: Split | None) -> Callable[[Row], tuple]:
     """The item of a row of a split query."""
     return (lambda row: ()) if split is None else split.item_of
-
-
-def _named(split: Split | None) -> str:
-    """The variables a split is by, as a query names them."""
-    return "" if split is None else " ".join(f"?{variable}" for variable in split.variables)
 
 
 class CompiledInference:

@@ -13,7 +13,8 @@ expressions as the rdflib graphs do; rows come back as :class:`Row` objects with
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import cache
 
 import pyoxigraph as ox
@@ -133,37 +134,31 @@ class FactStore:
         """One run of ``query`` over the closed ontology plus several presentations' ``facts``;
         each presentation's rows (case queries relate one presentation to the ontology, never
         presentations to each other, as for the owlrl engine's closure of a case with its variants)."""
-        quads = [ox.Quad(*map(to_oxigraph, triple)) for triple in facts]
-        with self._lock:
-            self._runs += 1
-            if self._runs % RUNS_PER_STORE == 0:
-                self._store = self._fresh_store()
-            self._store.extend(quads)
-            try:
-                grouped = _rows_by_case(self._store, self._texts[query])
-            finally:
-                for quad in quads:
-                    self._store.remove(quad)
+        with self._added(facts):
+            grouped = _rows_by_case(self._store, self._texts[query])
         return {p: grouped.get(p, grouped.get(None, [])) for p in presentations}
 
     def select_many(
         self, queries: Sequence[str], facts: Iterable[Triple], presentation: Node
     ) -> dict[str, list[Row]]:
         """Several queries' rows for one presentation, over the same facts (added once)."""
+        with self._added(facts):
+            return {query: self._rows(query, presentation) for query in queries}
+
+    @contextmanager
+    def _added(self, facts: Iterable[Triple]) -> Iterator[None]:
+        """The store with ``facts`` added, under the lock; they are removed after."""
         quads = [ox.Quad(*map(to_oxigraph, triple)) for triple in facts]
-        found: dict[str, list[Row]] = {}
         with self._lock:
             self._runs += 1
             if self._runs % RUNS_PER_STORE == 0:
                 self._store = self._fresh_store()
             self._store.extend(quads)
             try:
-                for query in queries:
-                    found[query] = self._rows(query, presentation)
+                yield
             finally:
                 for quad in quads:
                     self._store.remove(quad)
-        return found
 
     def _rows(self, query: str, presentation: Node) -> list[Row]:
         """The query's rows for ``presentation`` over the store as it is (its facts added)."""

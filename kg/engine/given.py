@@ -10,7 +10,6 @@ that ran them where the query projects it; a case given them gets its own value 
 
 from __future__ import annotations
 
-import logging
 import threading
 from bisect import bisect_left
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
@@ -35,7 +34,6 @@ Reads = tuple[frozenset[Node], tuple[Node, ...]]
 Entry = tuple[Row, tuple[tuple[str, Node], ...]]
 ROWS_KEPT = 16_384
 BLOCKS_KEPT = 65_536
-log = logging.getLogger(__name__)
 
 
 def numbers(closed: Graph, analyzer: GivenAnalyzer) -> tuple[object, ...]:
@@ -191,6 +189,5 @@ class GivenRows:
             split = key_of.split
             item_of = (lambda entry: ()) if split is None else (lambda entry: split.item_of(entry[0]))
             if not self._kept.keep(query, key, split, block_key, entries, item_of):
-                log.warning("queries/%s.rq: rows its split lacks; not split", query)
                 key_of.split = None
         return rows

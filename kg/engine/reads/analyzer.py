@@ -228,10 +228,11 @@ class Analyzer:
     def _split(
         self, reads: QueryReads, values: Values, graph: Graph, certain: frozenset[Node]
     ) -> tuple[Relaxation, Items | None]:
-        """The relaxation of the query's groups, and its items: the values its first order variable
-        takes in the relaxed solutions of the query's own pattern, with the item's own patterns
-        kept (they match the ontology for every item that is not the presentation or its finding,
-        and rows naming those are never kept). None when that cannot be told."""
+        """The relaxation of the query's groups, and its items: the values its first order
+        variables take in the relaxed solutions of the query's own pattern; where that leaves one
+        unbound, relaxed again with the item's own patterns kept (they match the ontology for every
+        item that is not the presentation or its finding, and rows naming those are never kept).
+        None when that cannot be told."""
         query, occurrences, where = self._queries[reads.name]
         prologue = query.prologue
         relaxation = Relaxation(self, certain, values, occurrences, graph, prologue)
@@ -239,8 +240,10 @@ class Analyzer:
         item = tuple(takewhile(lambda variable: variable in bound, reads.item))
         if not item:
             return relaxation, None
-        keeping = Relaxation(self, certain, values, occurrences, graph, prologue, keep=frozenset(item))
-        top = keeping.solutions(graph, prologue, where)
+        top = relaxation.solutions(graph, prologue, where)  # (often run already for a site)
+        if not top or any(solution.get(v) is None for solution in top for v in item):
+            keeping = Relaxation(self, certain, values, occurrences, graph, prologue, keep=frozenset(item))
+            top = keeping.solutions(graph, prologue, where)
         if not top or any(solution.get(v) is None for solution in top for v in item):
             return relaxation, None
         for size in range(len(item), 0, -1):  # the most variables whose order can be told
