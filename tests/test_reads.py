@@ -22,7 +22,7 @@ from kg.api.main import create_app
 from kg.config import DEFAULT_ONTOLOGY_DIR, QUERIES_DIR, Settings
 from kg.engine.blocks import Split
 from kg.engine.compiled import PREPARE_QUERIES, CompiledEngine
-from kg.engine.inference import EVALUATION_QUERIES, asserted_facts, prepare
+from kg.engine.inference import EVALUATION_QUERIES, asserted_facts, prepare, run_given
 from kg.engine.presentation import measurement_literal
 from kg.knowledge_base import KnowledgeBase
 from kg.model.case import Case
@@ -324,7 +324,10 @@ def test_the_queries_before_classification_give_kept_rows_as_their_runs(kb: Know
             fast = given.prepare(findings, measurements)
         finally:
             del engine.store.select
-        assert fast == prepare(engine.store, findings, measurements), ([f for f, _ in findings], measurements)
+        assert fast == prepare(run_given(engine.store), findings, measurements), (
+            [f for f, _ in findings],
+            measurements,
+        )
     assert len(runs) < 400 * len(PREPARE_QUERIES) / 3
     assert given.unkeyed == {}
     assert all(key.split is not None for key in given.keys.values())

@@ -40,8 +40,10 @@ class Split:
         return tuple(getattr(row, variable, None) for variable in self.variables)
 
     @classmethod
-    def of(cls, variables: Sequence[str], items: Sequence[tuple[Item, Hashable]]) -> Split:
-        """The split of ``items`` (each with what its rows read), in row order."""
+    def of(cls, variables: Sequence[object], items: Sequence[tuple[Item, Hashable]]) -> Split:
+        """The split of ``items`` (each with what its rows read), in row order, by as many of the
+        order ``variables`` as an item has values."""
+        variables = [str(variable) for variable in variables[: len(items[0][0]) if items else 0]]
         grouped: dict[Hashable, list[Item]] = {}
         for item, reads in items:
             grouped.setdefault(reads, []).append(item)

@@ -100,9 +100,7 @@ class QueryKey:
                 mask_of = self._classifier.mask_of
                 if reading.items is not None and self.reads.item:
                     items = [(item, mask_of(classes)) for item, classes in reading.items]
-                    split = Split.of(
-                        [str(v) for v in self.reads.item[: len(items[0][0])]] if items else [], items
-                    )
+                    split = Split.of(self.reads.item, items)
                 keying = (mask_of(reading.classes), split)
             self._by_values[bits] = keying
         return keying

@@ -126,7 +126,8 @@ class FactStore:
 
     def select(self, query: str, facts: Iterable[Triple], presentation: Node) -> list[Row]:
         """Run ``query`` over the closed ontology plus ``facts``; its rows for ``presentation``."""
-        return self.select_many((query,), facts, presentation)[query]
+        with self._added(facts):
+            return self._rows(query, presentation)
 
     def select_for(
         self, query: str, facts: Iterable[Triple], presentations: Sequence[Node]
@@ -137,13 +138,6 @@ class FactStore:
         with self._added(facts):
             grouped = _rows_by_case(self._store, self._texts[query])
         return {p: grouped.get(p, grouped.get(None, [])) for p in presentations}
-
-    def select_many(
-        self, queries: Sequence[str], facts: Iterable[Triple], presentation: Node
-    ) -> dict[str, list[Row]]:
-        """Several queries' rows for one presentation, over the same facts (added once)."""
-        with self._added(facts):
-            return {query: self._rows(query, presentation) for query in queries}
 
     @contextmanager
     def _added(self, facts: Iterable[Triple]) -> Iterator[None]:

@@ -20,7 +20,7 @@ from rdflib.term import Node
 
 from kg.engine.blocks import KeptRows, Split, names
 from kg.engine.facts import FactStore, Row, row
-from kg.engine.inference import PREPARE_QUERIES, Prepared, asserted_facts
+from kg.engine.inference import PREPARE_QUERIES, Prepared, asserted_facts, prepare
 from kg.engine.reads.algebra import literals
 from kg.engine.reads.given import GivenAnalyzer
 from kg.engine.reads.model import QueryReads
@@ -68,10 +68,7 @@ class GivenKey:
         self._reads: Reads = self._parts(reading.classes) if reading else (frozenset(), ())
         self.split: Split | None = None
         if reading is not None and reading.items is not None and reads.item:
-            self.split = Split.of(
-                [str(v) for v in reads.item[: len(reading.items[0][0])]] if reading.items else [],
-                [(item, self._parts(read)) for item, read in reading.items],
-            )
+            self.split = Split.of(reads.item, [(item, self._parts(read)) for item, read in reading.items])
 
     def _parts(self, read: frozenset[Node]) -> Reads:
         return read - self._measurable, tuple(sorted(read & self._measurable, key=str))
@@ -161,14 +158,8 @@ class GivenRows:
         return {name: key.reads.reasons for name, key in self.keys.items() if not key.keyed}
 
     def prepare(self, given: Findings, measurements: Measurements) -> Prepared:
-        """What :func:`kg.engine.inference.prepare` finds, query by query from kept rows."""
-        given_ids = {finding for finding, _ in given}
-        derived = self.rows(PREPARE_QUERIES[0], given, measurements)
-        derivations = [found for found in derived if str(found.id) not in given_ids]
-        findings = [*given, *((str(found.id), found.finding) for found in derivations)]
-        candidates = self.rows(PREPARE_QUERIES[1], findings, measurements)
-        input_rules = self.rows(PREPARE_QUERIES[2], findings, measurements)
-        return Prepared(tuple(derivations), tuple(candidates), tuple(input_rules))
+        """What :func:`kg.engine.inference.prepare` finds, each query's rows kept or run."""
+        return prepare(self.rows, given, measurements)
 
     def rows(self, query: str, findings: Findings, measurements: Measurements) -> list[Row]:
         """A query's rows for the case: kept, assembled from kept blocks, or run."""

@@ -15,7 +15,7 @@ the closed ontology plus the case as given.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -85,18 +85,28 @@ class Engine(Protocol):
 PREPARE_QUERIES = ("derived-findings", "assess-next-candidates", "input-rules")
 
 
-def prepare(store: FactStore, given: Findings, measurements: Measurements) -> Prepared:
+#: A query's rows for a case as given: ``rows(query, findings, measurements)``.
+GivenQuery = Callable[[str, Findings, Measurements], Sequence[QueryRow]]
+
+
+def prepare(rows: GivenQuery, given: Findings, measurements: Measurements) -> Prepared:
     """derived-findings.rq, then assess-next-candidates.rq and input-rules.rq with the derived
     findings added, over the closed ontology plus the case as given (both engines: no reasoning
-    over the case is involved)."""
-    facts = asserted_facts(CASE, given, measurements)
+    over the case is involved). ``rows`` runs a query or finds its rows kept (kg.engine.given)."""
     given_ids = {finding for finding, _ in given}
-    derivations = [
-        row for row in store.select("derived-findings", facts, CASE) if str(row.id) not in given_ids
-    ]
-    facts += asserted_facts(CASE, [(str(row.id), row.finding) for row in derivations], {})
-    rows = store.select_many(PREPARE_QUERIES[1:], facts, CASE)
-    return Prepared(tuple(derivations), tuple(rows["assess-next-candidates"]), tuple(rows["input-rules"]))
+    derived = rows(PREPARE_QUERIES[0], given, measurements)
+    derivations = [row for row in derived if str(row.id) not in given_ids]
+    findings = [*given, *((str(row.id), row.finding) for row in derivations)]
+    candidates = rows(PREPARE_QUERIES[1], findings, measurements)
+    input_rules = rows(PREPARE_QUERIES[2], findings, measurements)
+    return Prepared(tuple(derivations), tuple(candidates), tuple(input_rules))
+
+
+def run_given(store: FactStore) -> GivenQuery:
+    """Rows of a query run over the closed ontology plus the case as given."""
+    return lambda query, findings, measurements: store.select(
+        query, asserted_facts(CASE, findings, measurements), CASE
+    )
 
 
 def asserted_facts(presentation: URIRef, findings: Findings, measurements: Measurements) -> list[Triple]:
@@ -116,7 +126,7 @@ class OwlrlEngine:
 
     def prepare(self, given: Findings, measurements: Measurements) -> Prepared:
         """The queries before classification, over the closed ontology plus the case."""
-        return prepare(self._store, given, measurements)
+        return prepare(run_given(self._store), given, measurements)
 
     def infer(self, findings: Findings, variants: Variants, measurements: Measurements) -> Inference:
         """One owlrl closure over the ontology, the case and its variants."""
