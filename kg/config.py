@@ -53,6 +53,7 @@ class Settings:
     sparql_workers: int = 2
     sparql_queue: int = 16
     max_body_bytes: int = 262_144
+    cds_max_body_bytes: int = 4_194_304  # a hook call's prefetch: a patient's conditions and observations
     body_timeout_s: float = 10.0
     admin_token: str | None = None
     watch: bool = True
@@ -68,7 +69,8 @@ class Settings:
         folder (empty: no cache); ``KG_REASONER`` picks ``compiled`` (default) or ``owlrl``.
         ``KG_SPARQL_TIMEOUT`` (seconds), ``KG_SPARQL_MAX_RESULT_BYTES``, ``KG_SPARQL_WORKERS``
         (queries run at once) and ``KG_SPARQL_QUEUE`` (queries waiting) bound the SPARQL endpoint.
-        ``KG_MAX_BODY_BYTES`` and ``KG_BODY_TIMEOUT`` (seconds) bound every request body.
+        ``KG_MAX_BODY_BYTES`` and ``KG_BODY_TIMEOUT`` (seconds) bound every request body;
+        ``KG_CDS_MAX_BODY_BYTES`` bounds the CDS Hooks routes' instead (a call carries its prefetch).
         ``KG_ADMIN_TOKEN`` is the bearer token of ``POST /admin/reload`` (unset: reloads over HTTP are
         refused); ``KG_WATCH=0`` stops the service from reloading the ontology folder when it changes.
         ``KG_CDS_SANDBOX=1`` mirrors the CDS service's systemActions under ``extension.systemActions``,
@@ -96,6 +98,7 @@ class Settings:
             sparql_workers=_positive("KG_SPARQL_WORKERS", int, cls.sparql_workers),
             sparql_queue=_positive("KG_SPARQL_QUEUE", int, cls.sparql_queue),
             max_body_bytes=_positive("KG_MAX_BODY_BYTES", int, cls.max_body_bytes),
+            cds_max_body_bytes=_positive("KG_CDS_MAX_BODY_BYTES", int, cls.cds_max_body_bytes),
             body_timeout_s=_positive("KG_BODY_TIMEOUT", float, cls.body_timeout_s),
             admin_token=os.environ.get("KG_ADMIN_TOKEN") or None,
             watch=_switch("KG_WATCH", cls.watch),
@@ -117,6 +120,7 @@ class Settings:
             "KG_SPARQL_WORKERS": str(self.sparql_workers),
             "KG_SPARQL_QUEUE": str(self.sparql_queue),
             "KG_MAX_BODY_BYTES": str(self.max_body_bytes),
+            "KG_CDS_MAX_BODY_BYTES": str(self.cds_max_body_bytes),
             "KG_BODY_TIMEOUT": str(self.body_timeout_s),
             "KG_ADMIN_TOKEN": self.admin_token or "",
             "KG_WATCH": "1" if self.watch else "0",

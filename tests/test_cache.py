@@ -91,9 +91,10 @@ def test_writing_removes_crash_leftovers_old_entries_and_pickles(tmp_path: Path)
 
 
 def test_the_knowledge_base_rebuilds_a_tampered_entry(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    warm_cache: Path, kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first = KnowledgeBase.load(DEFAULT_ONTOLOGY_DIR, cache_dir=tmp_path)
+    tmp_path = warm_cache  # the entry the session's knowledge base was built into
+    first = kb
     [data] = tmp_path.glob("*.nq")
 
     def no_owlrl(*_: object) -> Graph:

@@ -461,6 +461,17 @@ def test_the_benchmarks_hook_calls_are_answered(kb) -> None:
     assert card["indicator"] == "warning"
 
 
+def test_the_benchmarks_http_hook_calls_and_their_cases_are_answered(client: TestClient, kb) -> None:
+    """kg bench sends the same random cases as order-sign calls and as POST /recommendations
+    (coded findings, whole years): each is a valid call with a rated order, and an answered case."""
+    pairs = hooks.Coded(kb).pairs(CaseStream([f.id for f in kb.findings], seed=5), 10)
+    assert len(pairs) == 10
+    for hook, case in pairs:
+        answer = client.post(hooks.HOOK_ROUTE, json=hook)
+        assert answer.status_code == 200 and ratings(answer.json()), answer.text
+        assert client.post("/recommendations", json=case).status_code == 200
+
+
 JSON = st.recursive(
     st.none()
     | st.booleans()

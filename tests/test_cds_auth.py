@@ -15,8 +15,10 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, OctKey
 
 from kg.api.main import create_app
+from kg.cds import auth
 from kg.config import Settings
 from kg.knowledge_base import KnowledgeBase
+from kg.model.errors import CdsUnauthorized
 
 ISSUER = "https://ehr.example"
 BASE = "https://kg.example"
@@ -141,3 +143,71 @@ def test_the_fhir_fetches_of_one_call_share_a_time_budget(monkeypatch: pytest.Mo
     monkeypatch.setattr(fhir_client, "BUDGET_S", 0.0)
     assert fhir_client.FhirClient("http://127.0.0.1:9/fhir", "t").get("Patient/p1") is None
     assert sent == []
+
+
+# The example of CDS Hooks 2.0, "Trusting CDS Clients" (https://cds-hooks.hl7.org/2.0/#trusting-cds-clients):
+# the EHR's public JWK Set, published there with its private key, and the token it signed.
+SPEC_JWKS = {
+    "keys": [
+        {
+            "kty": "EC",
+            "use": "sig",
+            "crv": "P-384",
+            "kid": "example-kid",
+            "x": "46SDH7Znh821wblCBglA61sNE9ZrHYKKt3qRtRTmSXyOI_FIGBLWrWa0GPUkDCEk",
+            "y": "XMcRuuoGW7CXjQdy-F5i3FeBE0x9hPLdeFdSoDd3ELmx404tLX0VRRcqzAsPhXcI",
+            "alg": "ES384",
+        }
+    ]
+}
+SPEC_JKU = "https://fhir-ehr.example.com/jwk_uri"
+SPEC_AUDIENCE = "https://cds.example.org/cds-services/some-service"
+SPEC_TOKEN = (
+    "eyJhbGciOiJFUzM4NCIsInR5cCI6IkpXVCIsImtpZCI6ImV4YW1wbGUta2lkIiwiamt1IjoiaHR0cHM6Ly9maGlyLWVoci5leGFtcGxl"
+    "LmNvbS9qd2tfdXJpIn0.eyJpc3MiOiJodHRwczovL2ZoaXItZWhyLmV4YW1wbGUuY29tLyIsInN1YiI6ImNsaWVudF9pZCIsImF1ZCI6Imh0"
+    "dHBzOi8vY2RzLmV4YW1wbGUub3JnL2Nkcy1zZXJ2aWNlcy9zb21lLXNlcnZpY2UiLCJleHAiOjE0MjI1Njg4NjAsImlhdCI6MTMxMTI4MDk3"
+    "MCwianRpIjoiZWUyMmIwMjEtZTFiNy00NjExLWJhNWItOGVlYzZhMzNhYzFlIiwidGVuYW50IjoiMmRkZDZjM2EtOGU5YS00NGM2LWEzMDUt"
+    "NTIxMTFhZDMwMmEyIn0.CUFPkplnWd6YGIvzoHolWCQBDsCL8QtTWKGg_QFpS169WrqDGzktRi-_we6-6rVzbjerU27ZKww_SW0-b9RTz-dP"
+    "JNcqsueMio8r6EqXUXhbLm_ch3XFSbDlGHDl_tqo"
+)
+
+
+def test_the_specs_example_token_is_verified_with_its_published_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The spec's own test vector: its ES384 token, whose jku names the issuer's configured JWKS
+    URL, passes for its audience before its exp (2015-01-29), once; after its exp, for another
+    URL, or with its signature changed, it is refused."""
+    fetched: list[str] = []
+
+    class Response:
+        def raise_for_status(self) -> Response:
+            return self
+
+        def json(self) -> dict:
+            return SPEC_JWKS
+
+    def get(url: str, **_: object) -> Response:
+        fetched.append(url)
+        return Response()
+
+    monkeypatch.setattr(auth.httpx, "get", get)
+    issuers = {"https://fhir-ehr.example.com/": SPEC_JKU}
+    now = [1_422_568_000.0]  # after its iat (2011), before its exp
+    verifier = auth.Verifier(issuers, clock=lambda: now[0])
+    verifier.verify(f"Bearer {SPEC_TOKEN}", SPEC_AUDIENCE)
+    assert fetched == [SPEC_JKU]
+    with pytest.raises(CdsUnauthorized):
+        verifier.verify(f"Bearer {SPEC_TOKEN}", SPEC_AUDIENCE)  # its jti again: a replay
+
+    refused = [
+        (1_422_568_860.0 + auth.LEEWAY_S + 1, SPEC_TOKEN, SPEC_AUDIENCE),  # expired
+        (1_422_568_000.0, SPEC_TOKEN, "https://kg.example/cds-services/kg-imaging"),  # not for this URL
+        (
+            1_422_568_000.0,
+            SPEC_TOKEN[:-4] + ("AAAA" if not SPEC_TOKEN.endswith("AAAA") else "BBBB"),
+            SPEC_AUDIENCE,
+        ),
+    ]
+    for at, token_text, audience in refused:
+        now[0] = at
+        with pytest.raises(CdsUnauthorized):
+            auth.Verifier(issuers, clock=lambda: now[0]).verify(f"Bearer {token_text}", audience)

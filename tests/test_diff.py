@@ -45,9 +45,10 @@ UNCHANGED = {"status": "unchanged", "added": [], "removed": []}
 
 
 @pytest.fixture(scope="module")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """A cache of this module's own: each ontology is closed by owlrl once, not once per diff."""
-    return Settings(cache_dir=tmp_path_factory.mktemp("cache"))
+def settings(tmp_path_factory: pytest.TempPathFactory, shipped_cache: Path, kb: KnowledgeBase) -> Settings:
+    """A cache of this module's own, holding the shipped ontology's entry: each ontology is closed
+    by owlrl once, not once per diff."""
+    return Settings(cache_dir=Path(shutil.copytree(shipped_cache, tmp_path_factory.mktemp("diff") / "cache")))
 
 
 def edited_copy(into: Path, module: str = "", old: str = "", new: str = "") -> Path:

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kg.api.errors import MAX_PROBLEMS
-from kg.api.limits import BodyLimit
+from kg.api.limits import BodyLimit, Limit
 from kg.api.main import create_app
 from kg.config import Settings
 from kg.knowledge_base import KnowledgeBase
@@ -30,6 +30,29 @@ def test_an_oversized_body_is_a_413_naming_the_limit_and_the_service_goes_on(cli
         assert f"{LIMIT:,} bytes (KG_MAX_BODY_BYTES)" in answer.json()["detail"]
     assert client.post("/recommendations", json=CASE).status_code == 200
     assert client.get("/health").status_code == 200
+
+
+def test_a_hook_call_has_a_body_limit_of_its_own(client: TestClient) -> None:
+    """A CDS Hooks call carries the patient's prefetched resources, often more than a case's
+    limit: its routes have KG_CDS_MAX_BODY_BYTES (4 MB), and a body over it is refused naming it."""
+    from test_cds import LBP, call, condition, order  # the hook calls of the CDS tests
+
+    others = [condition(str(100000 + index)) for index in range(3_000)]  # codes kg does not read
+    body = call([order("o1", "http://loinc.org", "24972-2")], [{**condition("6077001")}, *others])
+    body["prefetch"]["conditions"]["entry"].insert(0, {"resource": {**condition("0"), "code": LBP}})
+    size = len(json.dumps(body))
+    assert LIMIT < size < Settings().cds_max_body_bytes
+    answer = client.post("/cds-services/kg-imaging", json=body)
+    assert answer.status_code == 200 and answer.json()["cards"]
+    assert client.post("/recommendations", content=json.dumps(body)).status_code == 413
+
+    padding = " " * Settings().cds_max_body_bytes
+    answer = client.post(
+        "/cds-services/kg-imaging",
+        content=json.dumps(body) + padding,
+        headers={"Content-Type": "application/json"},
+    )
+    assert answer.status_code == 413 and "(KG_CDS_MAX_BODY_BYTES); a hook call" in answer.json()["detail"]
 
 
 def test_a_body_without_a_length_is_cut_off_at_the_limit(client: TestClient) -> None:
@@ -105,13 +128,15 @@ def test_a_body_that_arrives_too_slowly_is_a_408() -> None:
         answers.append(message)
 
     scope = {"type": "http", "method": "POST", "headers": []}
-    asyncio.run(BodyLimit(app, max_bytes=1_000, timeout_s=0.2)(scope, stalled, send))
+    asyncio.run(
+        BodyLimit(app, Limit(1_000, "KG_MAX_BODY_BYTES", "a case"), timeout_s=0.2)(scope, stalled, send)
+    )
     assert answers[0]["status"] == 408
     assert b"KG_BODY_TIMEOUT" in answers[1]["body"]
     assert not reached
 
 
-@pytest.mark.parametrize("variable", ["KG_MAX_BODY_BYTES", "KG_BODY_TIMEOUT"])
+@pytest.mark.parametrize("variable", ["KG_MAX_BODY_BYTES", "KG_CDS_MAX_BODY_BYTES", "KG_BODY_TIMEOUT"])
 def test_the_limits_must_be_positive(monkeypatch: pytest.MonkeyPatch, variable: str) -> None:
     monkeypatch.setenv(variable, "0")
     with pytest.raises(ValueError, match=variable):

@@ -41,10 +41,8 @@ def ontology(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def settings(ontology: Path, tmp_path: Path) -> Settings:
-    return replace(
-        Settings(), ontology_dir=ontology, cache_dir=tmp_path / "cache", admin_token=TOKEN, watch=False
-    )
+def settings(ontology: Path, warm_cache: Path) -> Settings:
+    return replace(Settings(), ontology_dir=ontology, cache_dir=warm_cache, admin_token=TOKEN, watch=False)
 
 
 @pytest.fixture

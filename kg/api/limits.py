@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
 Scope = MutableMapping[str, Any]
@@ -20,24 +21,46 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-class BodyLimit:
-    """Refuse request bodies over ``max_bytes`` (413) or slower than ``timeout_s`` in all (408)."""
+@dataclass(frozen=True)
+class Limit:
+    """A body size limit, and the setting that changes it (named in the refusal)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float) -> None:
+    max_bytes: int
+    setting: str
+    holds: str  # what a body under it is, for the refusal: "a case or a SPARQL query"
+
+
+class BodyLimit:
+    """Refuse request bodies over the limit of their path (413) or slower than ``timeout_s`` in
+    all (408). ``by_prefix`` gives paths under a prefix a limit of their own (a CDS Hooks call
+    carries the patient's prefetched resources); the first prefix that matches wins."""
+
+    def __init__(
+        self, app: ASGIApp, limit: Limit, timeout_s: float, by_prefix: tuple[tuple[str, Limit], ...] = ()
+    ) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.limit = limit
         self.timeout_s = timeout_s
+        self.by_prefix = by_prefix
+
+    def limit_of(self, path: str) -> Limit:
+        """The limit of a request path."""
+        for prefix, limit in self.by_prefix:
+            if path == prefix or path.startswith(prefix + "/"):
+                return limit
+        return self.limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit_of(scope.get("path", ""))
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_bytes:
-            await self._refuse(send, 413, self._too_large(f"Content-Length {declared:,} bytes"))
+        if declared is not None and declared > limit.max_bytes:
+            await self._refuse(send, 413, _too_large(limit, f"Content-Length {declared:,} bytes"))
             return
         try:
-            body, more = await asyncio.wait_for(self._read(receive), self.timeout_s)
+            body, more = await asyncio.wait_for(self._read(receive, limit.max_bytes), self.timeout_s)
         except TimeoutError:
             await self._refuse(
                 send,
@@ -46,7 +69,7 @@ class BodyLimit:
             )
             return
         if more:
-            await self._refuse(send, 413, self._too_large("the body received so far"))
+            await self._refuse(send, 413, _too_large(limit, "the body received so far"))
             return
         if body is None:  # the client went away
             return
@@ -61,7 +84,8 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _read(self, receive: Receive) -> tuple[bytes | None, bool]:
+    @staticmethod
+    async def _read(receive: Receive, max_bytes: int) -> tuple[bytes | None, bool]:
         """The whole body, and whether it passed the limit (then what was read is dropped)."""
         parts: list[bytes] = []
         size = 0
@@ -71,17 +95,11 @@ class BodyLimit:
                 return None, False
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
+            if size > max_bytes:
                 return b"", True
             parts.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(parts), False
-
-    def _too_large(self, what: str) -> str:
-        return (
-            f"request body: {what} passes the limit of {self.max_bytes:,} bytes (KG_MAX_BODY_BYTES); "
-            "a case or a SPARQL query is far smaller"
-        )
 
     @staticmethod
     async def _refuse(send: Send, status: int, detail: str) -> None:
@@ -108,3 +126,10 @@ def _content_length(scope: Scope) -> int | None:
             except ValueError:
                 return None
     return None
+
+
+def _too_large(limit: Limit, what: str) -> str:
+    return (
+        f"request body: {what} passes the limit of {limit.max_bytes:,} bytes ({limit.setting}); "
+        f"{limit.holds} is far smaller"
+    )

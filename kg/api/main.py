@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from kg import DISCLAIMER
 from kg.api.admission import Admission
 from kg.api.errors import add_error_handlers
-from kg.api.limits import BodyLimit
+from kg.api.limits import BodyLimit, Limit
 from kg.api.routes import admin, cds, docs, health, recommendations, sparql, sparql_ui, vocabulary
 from kg.api.serving import Serving, watch
 from kg.cds.auth import Verifier
@@ -59,7 +59,12 @@ def create_app(settings: Settings | None = None, knowledge_base: KnowledgeBase |
         redoc_url=None,
     )
     add_error_handlers(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
+    app.add_middleware(
+        BodyLimit,
+        limit=Limit(settings.max_body_bytes, "KG_MAX_BODY_BYTES", "a case or a SPARQL query"),
+        timeout_s=settings.body_timeout_s,
+        by_prefix=((cds.PREFIX, Limit(settings.cds_max_body_bytes, "KG_CDS_MAX_BODY_BYTES", "a hook call")),),
+    )
     for module in (recommendations, vocabulary, health, sparql, sparql_ui, admin, docs, cds):
         app.include_router(module.router)
     return app

@@ -12,7 +12,22 @@ from rdflib.plugins.sparql.sparql import Query
 from rdflib.query import ResultRow
 from rdflib.term import Node
 
+from kg.knowledge.cache import Memo
 from kg.model.errors import OntologyError
+
+#: Parsed queries by their text, for the whole process: a reload with the queries unchanged, and
+#: the compiled engine's analysis of the same texts, parse nothing again (rdflib's parser takes
+#: tens of milliseconds a query, about a second for the folder). Evaluating a parsed query does not
+#: change it, so knowledge bases share them.
+_PARSED: Memo[Query] = Memo(512)
+
+
+def parsed(text: str) -> Query:
+    """The query ``text`` parsed (rdflib's algebra); raises what rdflib's parser raises."""
+    query = _PARSED.get(text)
+    if query is None:
+        query = _PARSED[text] = prepareQuery(text)
+    return query
 
 
 class QueryLibrary:
@@ -28,7 +43,7 @@ class QueryLibrary:
             digest.update(path.name.encode() + b"\0" + text.encode() + b"\0")
             self.digests[path.stem] = hashlib.sha256(text.encode()).hexdigest()[:16]
             try:
-                self._queries[path.stem] = prepareQuery(text)
+                self._queries[path.stem] = parsed(text)
             except Exception as error:  # pyparsing and rdflib raise several types
                 raise OntologyError(f"query {path.name}: {error}") from error
         self.version = digest.hexdigest()[:16]

@@ -23,6 +23,8 @@ from kg.cds import service
 from kg.cds.feedback import parse as parse_feedback
 from kg.model.errors import CdsRequestInvalid
 
+#: Where the CDS Hooks routes are (their bodies have a limit of their own: kg.api.limits).
+PREFIX = "/cds-services"
 router = APIRouter(tags=["cds-hooks"])
 CORS = {
     "Access-Control-Allow-Origin": "*",
@@ -42,15 +44,15 @@ def authenticated(request: Request, serving: ServingDep) -> None:
 Authenticated = Depends(authenticated)
 
 
-@router.get("/cds-services", dependencies=[Authenticated])
+@router.get(PREFIX, dependencies=[Authenticated])
 def discovery(kb: KnowledgeBaseDep) -> JSONResponse:
     """The CDS services kg offers: ``kg-imaging`` at order-select and order-sign, with its prefetch."""
     return JSONResponse(service.discovery(kb), headers=CORS)
 
 
-@router.options("/cds-services", include_in_schema=False)
-@router.options("/cds-services/{service_id}", include_in_schema=False)
-@router.options("/cds-services/{service_id}/feedback", include_in_schema=False)
+@router.options(PREFIX, include_in_schema=False)
+@router.options(PREFIX + "/{service_id}", include_in_schema=False)
+@router.options(PREFIX + "/{service_id}/feedback", include_in_schema=False)
 def preflight() -> Response:
     """A CORS preflight: the methods and headers a browser client may use."""
     return Response(status_code=204, headers=CORS)
@@ -98,7 +100,7 @@ HOOK_BODY = {
 
 
 @router.post(
-    "/cds-services/{service_id}",
+    PREFIX + "/{service_id}",
     responses=HOOK_RESPONSES,
     openapi_extra=HOOK_BODY,
     dependencies=[Authenticated],
@@ -117,7 +119,7 @@ async def hook(service_id: str, request: Request, kb: KnowledgeBaseDep, serving:
 
 
 @router.post(
-    "/cds-services/{service_id}/feedback", responses={400: HOOK_RESPONSES[400], 404: HOOK_RESPONSES[404]}
+    PREFIX + "/{service_id}/feedback", responses={400: HOOK_RESPONSES[400], 404: HOOK_RESPONSES[404]}
 )
 async def feedback(service_id: str, request: Request) -> Response:
     """What clinicians did with the cards: accepted a suggestion, or overrode the card (and why).
@@ -131,7 +133,7 @@ async def feedback(service_id: str, request: Request) -> Response:
 
 
 @router.get(
-    "/cds-services/{service_id}/feedback",
+    PREFIX + "/{service_id}/feedback",
     dependencies=[Depends(require_admin)],
     responses={**ADMIN_RESPONSES, 404: HOOK_RESPONSES[404]},
 )

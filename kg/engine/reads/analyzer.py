@@ -9,16 +9,16 @@ from itertools import takewhile
 
 from rdflib import RDF, BNode, Graph, Variable
 from rdflib.paths import Path
-from rdflib.plugins.sparql import prepareQuery
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.plugins.sparql.sparql import Query
 from rdflib.term import Node
 
 from kg.engine.reads.algebra import bound_variables, path_predicates, variables
-from kg.engine.reads.items import Items, item_of, ordered, term_text, text_term, top
+from kg.engine.reads.items import Items, aggregates, item_of, ordered, term_text, text_term, top
 from kg.engine.reads.model import HYPOTHETICAL, CaseVocabulary, QueryReads, Reading, Site, Values
 from kg.engine.reads.relax import Relaxation
 from kg.engine.reads.walk import Walk
+from kg.knowledge.queries import parsed
 
 
 class Analyzer:
@@ -48,7 +48,7 @@ class Analyzer:
 
     def analyse(self, name: str, text: str) -> QueryReads:
         """What the query ``text`` (file stem ``name``) can read of a presentation."""
-        query = prepareQuery(text)
+        query = parsed(text)
         reads = QueryReads(name)
         if query.algebra.name != "SelectQuery":
             reads.reasons.append("it is not a SELECT query")
@@ -206,6 +206,12 @@ class Analyzer:
         item, also by item (see :meth:`_split`)."""
         vocabulary = self.vocabulary
         relaxation, items = self._split(reads, values, graph, certain)
+        query, _, where = self._queries[reads.name]
+        if not aggregates(where) and relaxation.solutions(graph, query.prologue, where) == []:
+            # not even the relaxed pattern has a solution (every real one is one of its): no
+            # presentation with these values has a row, whatever its classes (the urgency a
+            # completion must pass, for a presentation that is emergent already)
+            return Reading(frozenset(), None)
         everything = vocabulary.presentation_types | vocabulary.instance_types
         found = set(reads.classes)
         shared = set(reads.classes)  # read by the rows of every item

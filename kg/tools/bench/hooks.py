@@ -59,28 +59,55 @@ def hook_body(case: dict[str, Any], codes: dict[str, str], order: list[dict[str,
     }
 
 
+#: Where the service is called (kg.cds.service.SERVICE_ID).
+HOOK_ROUTE = f"/cds-services/{service.SERVICE_ID}"
+
+
+class Coded:
+    """Random cases as an EHR can send them: the findings with a code in the ontology, as active
+    conditions of an order-sign call for a PAMA-rated (CT or MR) order."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        book = code_book(kb)
+        self.codes: dict[str, dict[str, str]] = {}
+        for token, finding in book.findings.items():
+            system, _, code = token.partition("|")
+            self.codes.setdefault(finding, {"system": system, "code": code})
+        self.order = book.coding(next(iter(sorted(book.pama_rated))))
+
+    def hook(self, case: dict[str, Any]) -> dict[str, Any]:
+        """The case as an order-sign call."""
+        return hook_body(case, self.codes, self.order)
+
+    def case(self, case: dict[str, Any]) -> dict[str, Any]:
+        """The case as ``POST /recommendations`` gets it from the same data: coded findings, whole years."""
+        age = {"age": float(int(case["age"]))} if case.get("age") is not None else {}
+        return {"findings": [f for f in case["findings"] if f in self.codes], **age}
+
+    def pairs(self, stream: CaseStream, count: int) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """``count`` distinct cases with a coded finding, each as a hook call and as a case body."""
+        pairs = []
+        while len(pairs) < count:
+            body = next(stream)
+            if any(f in self.codes for f in body["findings"]):
+                pairs.append((self.hook(body), self.case(body)))
+        return pairs
+
+
 def hook_latencies(kb: KnowledgeBase, stream: CaseStream, count: int) -> tuple[float, float]:
     """The p50 (ms) of ``count`` hook calls and of kb.recommend on the same coded cases."""
-    book = code_book(kb)
-    codes = {}
-    for token, finding in book.findings.items():
-        system, _, code = token.partition("|")
-        codes.setdefault(finding, {"system": system, "code": code})
-    procedure = next(iter(sorted(book.pama_rated)))
-    order = book.coding(procedure)
+    coded = Coded(kb)
     hooks, recommends = [], []
     # distinct cases on each side (a case's work is kept once done: neither side may reuse it),
     # taken in turn, so that both meet the rows the cases before them left kept alike
     for hooked, other in zip(stream.bodies(count), stream.bodies(count), strict=True):
         start = time.perf_counter()
-        service.call(kb, service.SERVICE_ID, hook_body(hooked, codes, order))
+        service.call(kb, service.SERVICE_ID, coded.hook(hooked))
         hooks.append((time.perf_counter() - start) * 1000)
-        age = {"age": float(int(other["age"]))} if other.get("age") is not None else {}
-        coded = [f for f in other["findings"] if f in codes]
         start = time.perf_counter()
         with contextlib.suppress(
             CaseError, ValidationError
         ):  # no coded finding: rejected, as the hook skips it
-            kb.recommend(Case(findings=coded, **age))
+            kb.recommend(Case(**coded.case(other)))
         recommends.append((time.perf_counter() - start) * 1000)
     return statistics.median(hooks), statistics.median(recommends)

@@ -28,10 +28,10 @@ if TYPE_CHECKING:
 HTTP_WARMUP_S = 1.0
 
 
-def http_request(body: dict[str, Any]) -> bytes:
-    """A keep-alive POST of ``body`` to the route, ready to send."""
+def http_request(body: dict[str, Any], route: str = ROUTE) -> bytes:
+    """A keep-alive POST of ``body`` to ``route`` (``POST /recommendations``), ready to send."""
     payload = json.dumps(body).encode()
-    head = f"POST {ROUTE} HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: application/json\r\n"
+    head = f"POST {route} HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: application/json\r\n"
     return f"{head}Content-Length: {len(payload)}\r\n\r\n".encode() + payload
 
 

@@ -45,6 +45,9 @@ KEYS = (
     "hook_p50_ms",  # a CDS Hooks order-sign call with prefetch, in process
     "hook_recommend_p50_ms",  # kb.recommend on as many other cases with the same (coded) findings
     "hook_ratio",  # the first over the second: the goal is 2 at most
+    "hook_http_rps",  # order-sign calls over HTTP (distinct coded cases, a fresh server)
+    "hook_http_coded_rps",  # the same cases as POST /recommendations (a fresh server)
+    "hook_http_ratio",  # the first over the second: the goal is 0.5 at least (a hook costs 2 at most)
     "cold_start_s",
     "batch_cases_per_s",
     "peak_rss_mb",

@@ -16,6 +16,7 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from kg.config import Settings
 from kg.model.case import Case
 from kg.model.errors import CaseError
-from kg.tools.bench.hooks import hook_latencies
+from kg.tools.bench.hooks import HOOK_ROUTE, Coded, hook_latencies
 from kg.tools.bench.load import Load, drive_load, example_queries, http_request, measure_http, sparql_loads
 from kg.tools.bench.measure import (
     FULL,
@@ -53,7 +54,7 @@ class Results:
     metrics: dict[str, Any]
     plan: Plan
     differences: list[tuple[dict[str, Any], list[str]]]
-    loads: tuple[Load, Load, Load]  # kg, bare, kg with one case repeated
+    loads: tuple[Load, Load, Load, Load, Load]  # kg, bare, kg with one case repeated, hook, coded cases
     sparql_loads: tuple[Load, Load]  # kg's /sparql, the Oxigraph server's
     sparql_queries: int  # the example queries the SPARQL load cycles through
     bodies: int  # distinct HTTP case bodies prepared
@@ -90,6 +91,9 @@ def benchmark(args: argparse.Namespace, settings: Settings) -> Results:
     # the HTTP load must get 200s: its bodies are cases this process answers (the servers' caches stay cold)
     requests = [http_request(body) for body in answered_bodies(kb, stream, plan.http_bodies)]
     kg_load, bare_load, repeat_load = http_loads(requests, args, plan, server_env(settings))
+    hook_load, coded_load = hook_loads(
+        Coded(kb).pairs(stream, plan.http_bodies), args, plan, server_env(settings)
+    )
     queries = example_queries()
     sparql, oxigraph = sparql_loads(nquads(kb.ontology, kb.closed), queries, args, plan, server_env(settings))
     cold = cold_start_s(settings, answered_bodies(kb, stream, 1 + plan.cold_runs))
@@ -111,6 +115,9 @@ def benchmark(args: argparse.Namespace, settings: Settings) -> Results:
         "hook_p50_ms": round(hook_p50, 3),
         "hook_recommend_p50_ms": round(hook_recommend_p50, 3),
         "hook_ratio": round(hook_p50 / hook_recommend_p50, 3),
+        "hook_http_rps": round(hook_load.rps, 1),
+        "hook_http_coded_rps": round(coded_load.rps, 1),
+        "hook_http_ratio": round(hook_load.rps / coded_load.rps, 4),
         "cold_start_s": round(cold, 3),
         "batch_cases_per_s": round(batch, 1),
         "peak_rss_mb": round(peak_rss_mb(), 1),
@@ -125,7 +132,7 @@ def benchmark(args: argparse.Namespace, settings: Settings) -> Results:
         metrics,
         plan,
         comparison.differences,
-        (kg_load, bare_load, repeat_load),
+        (kg_load, bare_load, repeat_load, hook_load, coded_load),
         (sparql, oxigraph),
         len(queries),
         len(requests),
@@ -161,10 +168,35 @@ def http_loads(
     return kg_load, bare_load, repeat_load
 
 
+def hook_loads(
+    pairs: list[tuple[dict[str, Any], dict[str, Any]]],
+    args: argparse.Namespace,
+    plan: Plan,
+    env: dict[str, str],
+) -> tuple[Load, Load]:
+    """A fresh kg server sent order-sign calls, then another sent the same cases as
+    ``POST /recommendations`` (coded findings, whole years): what the hook's FHIR costs over HTTP,
+    under the same load as the other servers."""
+    hooks = [http_request(hook, HOOK_ROUTE) for hook, _ in pairs]
+    cases = [http_request(case) for _, case in pairs]
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as client:
+
+        def load(sent: list[bytes]) -> Callable[[int], Load]:
+            return lambda port: client.submit(
+                drive_load, port, sent, args.connections, plan.http_seconds
+            ).result()
+
+        hook_load = measure_http("kg.api.main:create_app", args.workers, env, load(hooks))
+        progress(f"kg server, order-sign calls: {hook_load.rps:.1f} requests/s")
+        coded_load = measure_http("kg.api.main:create_app", args.workers, env, load(cases))
+        progress(f"kg server, the same cases as /recommendations: {coded_load.rps:.1f} requests/s")
+    return hook_load, coded_load
+
+
 def table(results: Results, args: argparse.Namespace, settings: Settings) -> str:
     """The results as an aligned two-column table, with the machine and the plan."""
     m, plan = results.metrics, results.plan
-    kg_load, bare_load, _ = results.loads
+    kg_load, bare_load = results.loads[:2]
     low, high = plan.rss_marks
     http = f"{args.workers} worker(s), {args.connections} connections, {plan.http_seconds:.0f} s"
     rows = [
@@ -190,6 +222,9 @@ def table(results: Results, args: argparse.Namespace, settings: Settings) -> str
         ("CDS hook p50", f"{m['hook_p50_ms']:.3f} ms (order-sign with prefetch, in process)"),
         ("recommend p50, coded cases", f"{m['hook_recommend_p50_ms']:.3f} ms"),
         ("CDS hook / recommend", f"{m['hook_ratio']:.3f} (goal: 2 at most)"),
+        ("HTTP CDS hook", f"{m['hook_http_rps']:.1f} requests/s (order-sign calls, distinct coded cases)"),
+        ("HTTP kg, the same cases", f"{m['hook_http_coded_rps']:.1f} requests/s (as POST /recommendations)"),
+        ("HTTP hook / recommendations", f"{m['hook_http_ratio']:.4f} (goal: 0.5 at least)"),
         ("cold start", f"{m['cold_start_s']:.3f} s (median of {plan.cold_runs}, warm disk cache)"),
         ("batch", f"{m['batch_cases_per_s']:.1f} cases/s ({plan.batch_cases} cases, kb.recommend only)"),
         (f"RSS after {low:,} requests", f"{m['rss_after_1k_mb']:.1f} MB"),
