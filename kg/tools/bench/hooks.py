@@ -68,6 +68,7 @@ class Coded:
     conditions of an order-sign call for a PAMA-rated (CT or MR) order."""
 
     def __init__(self, kb: KnowledgeBase) -> None:
+        self._kb = kb
         book = code_book(kb)
         self.codes: dict[str, dict[str, str]] = {}
         for token, finding in book.findings.items():
@@ -85,12 +86,17 @@ class Coded:
         return {"findings": [f for f in case["findings"] if f in self.codes], **age}
 
     def pairs(self, stream: CaseStream, count: int) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-        """``count`` distinct cases with a coded finding, each as a hook call and as a case body."""
+        """``count`` distinct cases that kg answers from their coded findings (a rejected case
+        is a 422 at /recommendations), each as a hook call and as a case body."""
         pairs = []
         while len(pairs) < count:
             body = next(stream)
-            if any(f in self.codes for f in body["findings"]):
-                pairs.append((self.hook(body), self.case(body)))
+            case = self.case(body)
+            try:
+                self._kb.recommend(Case(**case))
+            except (CaseError, ValidationError):
+                continue
+            pairs.append((self.hook(body), case))
         return pairs
 
 

@@ -10,6 +10,7 @@ the table, or one JSON object with ``--json``.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -71,6 +72,9 @@ def benchmark(args: argparse.Namespace, settings: Settings) -> Results:
     start = time.perf_counter()
     kb = KnowledgeBase.from_settings(settings)
     progress(f"knowledge base loaded in {time.perf_counter() - start:.1f} s; engines: {kb.reasoners}")
+    # as kg serve does once it has loaded (kg.api.main): the graphs stay out of full collections,
+    # which would otherwise walk them every so often in the middle of a case (80-120 ms here)
+    gc.freeze()
     if "compiled" not in kb.reasoners:
         raise RuntimeError("this ontology has no compiled engine: nothing to compare owlrl with")
 
