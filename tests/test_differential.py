@@ -40,7 +40,7 @@ from kg.model.namespaces import KG
 from kg.tools.vignettes import load_cases
 
 CASES = load_cases()
-RANDOM_CASES = int(os.environ.get("KG_DIFFERENTIAL_CASES", "24"))
+RANDOM_CASES = int(os.environ.get("KG_DIFFERENTIAL_CASES", "16"))
 DEEP_CASES = int(os.environ.get("KG_DEEP_CASES", "2000"))
 PRESENTATIONS = int(os.environ.get("KG_DIFFERENTIAL_PRESENTATIONS", "2000"))
 BATCH = 200
