@@ -94,9 +94,9 @@ def benchmark(args: argparse.Namespace, settings: Settings) -> Results:
     progress(f"CDS hook p50 {hook_p50:.3f} ms, kb.recommend p50 {hook_recommend_p50:.3f} ms (coded cases)")
     # the HTTP load must get 200s: its bodies are cases this process answers (the servers' caches stay cold)
     requests = [http_request(body) for body in answered_bodies(kb, stream, plan.http_bodies)]
-    kg_load, bare_load, repeat_load = http_loads(requests, args, plan, server_env(settings))
-    hook_load, coded_load = hook_loads(
-        Coded(kb).pairs(stream, plan.http_bodies), args, plan, server_env(settings)
+    pairs = Coded(kb).pairs(stream, plan.http_bodies)
+    kg_load, bare_load, repeat_load, hook_load, coded_load = http_loads(
+        requests, pairs, args, plan, server_env(settings)
     )
     queries = example_queries()
     sparql, oxigraph = sparql_loads(nquads(kb.ontology, kb.closed), queries, args, plan, server_env(settings))
@@ -145,44 +145,18 @@ def benchmark(args: argparse.Namespace, settings: Settings) -> Results:
 
 
 def http_loads(
-    requests: list[bytes], args: argparse.Namespace, plan: Plan, env: dict[str, str]
-) -> tuple[Load, Load, Load]:
-    """The kg server's load, then the bare app's: the same client process, requests, connections
-    and duration, and the same uvicorn command and workers. Then a fresh kg server sent the first
-    case again and again: what a request costs once a case's work is kept (the HTTP layer, the
-    classification, the kept rows), as an EHR asking twice about one order sees it."""
-    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as client:
-
-        def load(port: int, sent: list[bytes] = requests) -> Load:
-            return client.submit(drive_load, port, sent, args.connections, plan.http_seconds).result()
-
-        kg_load = measure_http("kg.api.main:create_app", args.workers, env, load)
-        progress(f"kg server: {kg_load.rps:.1f} requests/s")
-        bare_load = measure_http("kg.tools.bench.servers:create_bare_app", args.workers, env, load)
-        progress(f"bare FastAPI server: {bare_load.rps:.1f} requests/s")
-        repeat_load = measure_http(
-            "kg.api.main:create_app",
-            args.workers,
-            env,
-            lambda port: load(port, requests[:1] * args.connections),
-        )
-        progress(f"kg server, one case repeated: {repeat_load.rps:.1f} requests/s")
-    if max(kg_load.sent, bare_load.sent) > len(requests):
-        progress(f"warning: more requests were sent than the {len(requests)} distinct bodies: some repeated")
-    return kg_load, bare_load, repeat_load
-
-
-def hook_loads(
+    requests: list[bytes],
     pairs: list[tuple[dict[str, Any], dict[str, Any]]],
     args: argparse.Namespace,
     plan: Plan,
     env: dict[str, str],
-) -> tuple[Load, Load]:
-    """A fresh kg server sent order-sign calls, then another sent the same cases as
-    ``POST /recommendations`` (coded findings, whole years): what the hook's FHIR costs over HTTP,
-    under the same load as the other servers."""
-    hooks = [http_request(hook, HOOK_ROUTE) for hook, _ in pairs]
-    cases = [http_request(case) for _, case in pairs]
+) -> tuple[Load, Load, Load, Load, Load]:
+    """The kg server's load, then the bare app's: the same client process, requests, connections
+    and duration, and the same uvicorn command and workers. Then a fresh kg server sent the first
+    case again and again: what a request costs once a case's work is kept (the HTTP layer, the
+    classification, the kept rows), as an EHR asking twice about one order sees it. Then a fresh
+    kg server sent ``pairs``' order-sign calls, and another the same cases as
+    ``POST /recommendations`` (coded findings, whole years): what the hook's FHIR costs over HTTP."""
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as client:
 
         def load(sent: list[bytes]) -> Callable[[int], Load]:
@@ -190,11 +164,28 @@ def hook_loads(
                 drive_load, port, sent, args.connections, plan.http_seconds
             ).result()
 
-        hook_load = measure_http("kg.api.main:create_app", args.workers, env, load(hooks))
-        progress(f"kg server, order-sign calls: {hook_load.rps:.1f} requests/s")
-        coded_load = measure_http("kg.api.main:create_app", args.workers, env, load(cases))
-        progress(f"kg server, the same cases as /recommendations: {coded_load.rps:.1f} requests/s")
-    return hook_load, coded_load
+        def measured(factory: str, sent: list[bytes], what: str) -> Load:
+            result = measure_http(factory, args.workers, env, load(sent))
+            progress(f"{what}: {result.rps:.1f} requests/s")
+            return result
+
+        kg_app = "kg.api.main:create_app"
+        loads = (
+            measured(kg_app, requests, "kg server"),
+            measured("kg.tools.bench.servers:create_bare_app", requests, "bare FastAPI server"),
+            measured(kg_app, requests[:1] * args.connections, "kg server, one case repeated"),
+            measured(
+                kg_app, [http_request(hook, HOOK_ROUTE) for hook, _ in pairs], "kg server, order-sign calls"
+            ),
+            measured(
+                kg_app,
+                [http_request(case) for _, case in pairs],
+                "kg server, the same cases as /recommendations",
+            ),
+        )
+    if max(loads[0].sent, loads[1].sent) > len(requests):
+        progress(f"warning: more requests were sent than the {len(requests)} distinct bodies: some repeated")
+    return loads
 
 
 def table(results: Results, args: argparse.Namespace, settings: Settings) -> str:
