@@ -1,38 +1,60 @@
-"""HTTP load: keep-alive connections sending prepared requests as fast as the server answers,
-counting answers (a small closed-loop load generator, so that client and server share one
-machine's cores predictably), and the SPARQL load of the example queries."""
+"""HTTP load with wrk (Debian's ``wrk``): keep-alive connections sending prepared requests, each
+a distinct case, as fast as the server answers, and the SPARQL load of the example queries.
+
+wrk runs as a child process with a Lua script (``wrk.lua`` beside this module) that reads the
+requests from a file, one per line, and has each of its threads send every n-th of them; the 200s
+that arrive within the timed window, after a warm-up, are counted (in one run, so that nothing
+sent during the warm-up is still in the server when the window opens).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
-import socket
-import threading
+import resource
+import shutil
+import subprocess
+import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import get_context
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 from kg.config import QUERIES_DIR
 from kg.tools.bench.measure import Plan, progress
 from kg.tools.bench.servers import HOST, ROUTE, oxigraph_served, served
 
-if TYPE_CHECKING:
-    pass
-
-
 HTTP_WARMUP_S = 1.0
+#: wrk's threads (the issue's load: 2 threads, 32 connections).
+WRK_THREADS = 2
+WRK_SCRIPT = Path(__file__).with_name("wrk.lua")
+_RESULT = re.compile(r"^KG-RESULT (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)$", re.MULTILINE)
 
 
-def http_request(body: dict[str, Any], route: str = ROUTE) -> bytes:
-    """A keep-alive POST of ``body`` to ``route`` (``POST /recommendations``), ready to send."""
-    payload = json.dumps(body).encode()
-    head = f"POST {route} HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: application/json\r\n"
-    return f"{head}Content-Length: {len(payload)}\r\n\r\n".encode() + payload
+@dataclass(frozen=True)
+class Request:
+    """One HTTP request for wrk: method, path with its query string, body (JSON), Accept."""
+
+    method: str
+    path: str
+    body: str = ""
+    accept: str = "application/json"
+
+    def line(self) -> str:
+        """The request as one line of wrk.lua's file (no field holds a tab or a newline)."""
+        fields = (self.method, self.path, self.accept, self.body)
+        if any("\t" in field or "\n" in field for field in fields):
+            raise ValueError(f"a request field holds a tab or a newline: {self.path}")
+        return "\t".join(fields)
+
+
+def http_request(body: dict[str, Any], route: str = ROUTE) -> Request:
+    """A POST of ``body`` as JSON to ``route`` (``POST /recommendations``)."""
+    return Request("POST", route, json.dumps(body))
 
 
 @dataclass(frozen=True)
@@ -40,10 +62,10 @@ class Load:
     """What the load client saw in the timed window."""
 
     completed: int  # 200 responses completed in the window
-    failed: int  # non-200 responses, window or warm-up
-    sent: int  # requests sent, warm-up included
+    failed: int  # non-200 responses or socket errors, window or warm-up
+    sent: int  # requests answered, warm-up included
     seconds: float
-    client_cpu: float  # the client process's CPU time / wall time of the run, in cores
+    client_cpu: float  # wrk's CPU time / wall time of the run, in cores
 
     @property
     def rps(self) -> float:
@@ -51,102 +73,46 @@ class Load:
         return self.completed / self.seconds
 
 
-_CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d+)", re.IGNORECASE)
-
-
-_CHUNKED = re.compile(rb"\r\ntransfer-encoding:[ \t]*chunked", re.IGNORECASE)
-
-
-def _exchange(sock: socket.socket, request: bytes, buffer: bytearray) -> int:
-    """Send one request and read its whole response (Content-Length framed or chunked); the status code."""
-    sock.sendall(request)
-    end = _read_until(sock, buffer, b"\r\n\r\n", 0)
-    head = bytes(buffer[:end])
-    length = _CONTENT_LENGTH.search(head)
-    if length is not None:
-        total = end + 4 + int(length.group(1))
-    elif _CHUNKED.search(head):
-        total = _chunked_end(sock, buffer, end + 4)
-    else:
-        raise RuntimeError(f"a response neither Content-Length framed nor chunked: {head[:200]!r}")
-    while len(buffer) < total:
-        buffer += _received(sock)
-    del buffer[:total]
-    return int(head[9:12])
-
-
-def _read_until(sock: socket.socket, buffer: bytearray, marker: bytes, start: int) -> int:
-    """The index of ``marker`` in ``buffer`` at or after ``start``, receiving until it arrives."""
-    while (index := buffer.find(marker, start)) < 0:
-        buffer += _received(sock)
-    return index
-
-
-def _chunked_end(sock: socket.socket, buffer: bytearray, position: int) -> int:
-    """The end of a chunked body starting at ``position`` (no trailers), receiving until it is whole."""
-    while True:
-        line_end = _read_until(sock, buffer, b"\r\n", position)
-        size = int(bytes(buffer[position:line_end]).split(b";")[0], 16)
-        position = line_end + 2 + size + 2
-        if size == 0:
-            return position
-        while len(buffer) < position:
-            buffer += _received(sock)
-
-
-def _received(sock: socket.socket) -> bytes:
-    chunk = sock.recv(1 << 16)
-    if not chunk:
-        raise ConnectionError("the server closed the connection")
-    return chunk
-
-
-def drive_load(port: int, requests: list[bytes], connections: int, seconds: float) -> Load:
-    """Keep ``connections`` keep-alive connections busy, one request in flight on each, for
-    HTTP_WARMUP_S (not counted) and then ``seconds`` (counted). Runs in the client process.
-
-    Connection i sends requests[i], requests[i + connections], ...: every request a distinct case,
-    the same sequence for every server (reused from the start only if the list runs out).
-    """
-    sockets = [socket.create_connection((HOST, port)) for _ in range(connections)]
-    for sock in sockets:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    cpu_start, wall_start = time.process_time(), time.perf_counter()
-    window = (wall_start + HTTP_WARMUP_S, wall_start + HTTP_WARMUP_S + seconds)
-    tallies: list[tuple[int, int, int]] = [(0, 0, 0)] * connections
-    errors: list[Exception] = []
-
-    def loop(index: int) -> None:
-        mine = requests[index::connections]
-        completed = failed = sent = 0
-        buffer = bytearray()
-        try:
-            while True:
-                status = _exchange(sockets[index], mine[sent % len(mine)], buffer)
-                sent += 1
-                now = time.perf_counter()
-                if status != 200:
-                    failed += 1
-                elif window[0] <= now < window[1]:
-                    completed += 1
-                if now >= window[1]:
-                    break
-        except Exception as error:  # reported by the caller: a broken connection invalidates the run
-            errors.append(error)
-        tallies[index] = (completed, failed, sent)
-
-    threads = [threading.Thread(target=loop, args=(i,)) for i in range(connections)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    cpu = (time.process_time() - cpu_start) / (time.perf_counter() - wall_start)
-    for sock in sockets:
-        sock.close()
-    if errors:
-        raise RuntimeError(f"the load client failed: {errors[0]!r}")
-    completed, failed, sent = (sum(t[i] for t in tallies) for i in range(3))
-    return Load(completed, failed, sent, seconds, cpu)
+def drive_load(port: int, requests: list[Request], connections: int, seconds: float) -> Load:
+    """Keep ``connections`` keep-alive connections busy with wrk, one request in flight on each,
+    for HTTP_WARMUP_S (not counted) and then ``seconds`` (counted): every request a distinct case,
+    the same sequence for every server (reused from the start only if the list runs out). Raises
+    RuntimeError when wrk is missing or fails (e.g. nothing listens on the port)."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise RuntimeError("kg bench needs wrk for its HTTP loads (Debian: apt-get install wrk)")
+    threads = max(1, min(WRK_THREADS, connections))
+    duration = math.ceil(HTTP_WARMUP_S + seconds + 0.5)  # the window closes before wrk stops
+    with tempfile.TemporaryDirectory(prefix="kg-bench-") as folder:
+        listed = Path(folder) / "requests.tsv"
+        listed.write_text("\n".join(request.line() for request in requests) + "\n", encoding="utf-8")
+        command = [
+            wrk,
+            f"--threads={threads}",
+            f"--connections={connections}",
+            f"--duration={duration}s",
+            "--timeout=30s",
+            f"--script={WRK_SCRIPT}",
+            f"http://{HOST}:{port}",
+            "--",
+            str(listed),
+            str(threads),
+            str(HTTP_WARMUP_S),
+            str(seconds),
+        ]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60, check=False)
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    found = _RESULT.search(done.stdout)
+    if done.returncode != 0 or found is None:
+        raise RuntimeError(f"wrk failed ({done.returncode}): {(done.stderr or done.stdout).strip()[-500:]}")
+    completed, answered, failed, connect, read, write, timeout = map(int, found.groups())
+    if connect:
+        raise RuntimeError(f"wrk could not connect to {HOST}:{port} ({connect} connection errors)")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Load(completed, failed + read + write + timeout, answered, seconds, cpu / wall)
 
 
 def measure_http(factory: str, workers: int, env: dict[str, str], load: Callable[[int], Load]) -> Load:
@@ -166,35 +132,31 @@ def example_queries() -> list[str]:
     return queries
 
 
-def sparql_request(path: str, query: str) -> bytes:
-    """A keep-alive GET of ``query`` at ``path``, asking for SPARQL JSON results."""
-    head = f"GET {path}?{urlencode({'query': query})} HTTP/1.1\r\nHost: {HOST}\r\n"
-    return f"{head}Accept: application/sparql-results+json\r\n\r\n".encode()
+def sparql_request(path: str, query: str) -> Request:
+    """A GET of ``query`` at ``path``, asking for SPARQL JSON results."""
+    return Request("GET", f"{path}?{urlencode({'query': query})}", accept="application/sparql-results+json")
 
 
 def sparql_loads(
     dump: bytes, queries: list[str], args: argparse.Namespace, plan: Plan, env: dict[str, str]
 ) -> tuple[Load, Load]:
-    """kg's /sparql, then the Oxigraph server's /query, over the same dataset: the same client
-    process, example queries (each asked in turn, as SPARQL JSON), connections and duration."""
-    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as client:
+    """kg's /sparql, then the Oxigraph server's /query, over the same dataset: the same load
+    (example queries asked in turn, as SPARQL JSON), connections and duration."""
 
-        def loader(path: str) -> Callable[[int], Load]:
-            # Connection i asks queries i, i + 1, ... in turn (drive_load gives it every connections-th).
-            count, connections = len(queries), args.connections
-            asked = [
-                queries[(j // connections + j % connections) % count] for j in range(count * connections)
-            ]
-            requests = [sparql_request(path, query) for query in asked]
-            return lambda port: client.submit(
-                drive_load, port, requests, args.connections, plan.sparql_seconds
-            ).result()
+    def loader(path: str) -> Callable[[int], Load]:
+        # each wrk thread sends every WRK_THREADS-th request: each query that many times in a
+        # row makes every thread ask all of them in turn (a slow one does not go to one thread)
+        requests = [sparql_request(path, query) for query in queries for _ in range(WRK_THREADS)]
+        return lambda port: drive_load(port, requests, args.connections, plan.sparql_seconds)
 
-        kg_load = measure_http("kg.api.main:create_app", args.workers, env, loader("/sparql"))
-        progress(f"kg /sparql: {kg_load.rps:.1f} queries/s")
-        with oxigraph_served(dump) as port:
-            oxigraph_load = loader("/query")(port)
-        if oxigraph_load.failed:
-            raise RuntimeError(f"the Oxigraph server: {oxigraph_load.failed} responses were not 200")
-        progress(f"Oxigraph server /query: {oxigraph_load.rps:.1f} queries/s")
+    # kg refuses queries beyond its queue (503, Retry-After); here it queues every connection's
+    # query, as the Oxigraph server does, so that both are measured answering the same load
+    queued = {**env, "KG_SPARQL_QUEUE": str(max(args.connections, int(env.get("KG_SPARQL_QUEUE", "0") or 0)))}
+    kg_load = measure_http("kg.api.main:create_app", args.workers, queued, loader("/sparql"))
+    progress(f"kg /sparql: {kg_load.rps:.1f} queries/s")
+    with oxigraph_served(dump) as port:
+        oxigraph_load = loader("/query")(port)
+    if oxigraph_load.failed:
+        raise RuntimeError(f"the Oxigraph server: {oxigraph_load.failed} responses were not 200")
+    progress(f"Oxigraph server /query: {oxigraph_load.rps:.1f} queries/s")
     return kg_load, oxigraph_load

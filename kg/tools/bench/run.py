@@ -18,16 +18,22 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import get_context
 from typing import TYPE_CHECKING, Any
 
 from kg.config import Settings
 from kg.model.case import Case
 from kg.model.errors import CaseError
 from kg.tools.bench.hooks import HOOK_ROUTE, Coded, hook_latencies
-from kg.tools.bench.load import Load, drive_load, example_queries, http_request, measure_http, sparql_loads
+from kg.tools.bench.load import (
+    Load,
+    Request,
+    drive_load,
+    example_queries,
+    http_request,
+    measure_http,
+    sparql_loads,
+)
 from kg.tools.bench.measure import (
     FULL,
     KEYS,
@@ -145,44 +151,41 @@ def benchmark(args: argparse.Namespace, settings: Settings) -> Results:
 
 
 def http_loads(
-    requests: list[bytes],
+    requests: list[Request],
     pairs: list[tuple[dict[str, Any], dict[str, Any]]],
     args: argparse.Namespace,
     plan: Plan,
     env: dict[str, str],
 ) -> tuple[Load, Load, Load, Load, Load]:
-    """The kg server's load, then the bare app's: the same client process, requests, connections
+    """The kg server's load, then the bare app's: the same wrk load, requests, connections
     and duration, and the same uvicorn command and workers. Then a fresh kg server sent the first
     case again and again: what a request costs once a case's work is kept (the HTTP layer, the
     classification, the kept rows), as an EHR asking twice about one order sees it. Then a fresh
     kg server sent ``pairs``' order-sign calls, and another the same cases as
     ``POST /recommendations`` (coded findings, whole years): what the hook's FHIR costs over HTTP."""
-    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as client:
 
-        def load(sent: list[bytes]) -> Callable[[int], Load]:
-            return lambda port: client.submit(
-                drive_load, port, sent, args.connections, plan.http_seconds
-            ).result()
+    def load(sent: list[Request]) -> Callable[[int], Load]:
+        return lambda port: drive_load(port, sent, args.connections, plan.http_seconds)
 
-        def measured(factory: str, sent: list[bytes], what: str) -> Load:
-            result = measure_http(factory, args.workers, env, load(sent))
-            progress(f"{what}: {result.rps:.1f} requests/s")
-            return result
+    def measured(factory: str, sent: list[Request], what: str) -> Load:
+        result = measure_http(factory, args.workers, env, load(sent))
+        progress(f"{what}: {result.rps:.1f} requests/s")
+        return result
 
-        kg_app = "kg.api.main:create_app"
-        loads = (
-            measured(kg_app, requests, "kg server"),
-            measured("kg.tools.bench.servers:create_bare_app", requests, "bare FastAPI server"),
-            measured(kg_app, requests[:1] * args.connections, "kg server, one case repeated"),
-            measured(
-                kg_app, [http_request(hook, HOOK_ROUTE) for hook, _ in pairs], "kg server, order-sign calls"
-            ),
-            measured(
-                kg_app,
-                [http_request(case) for _, case in pairs],
-                "kg server, the same cases as /recommendations",
-            ),
-        )
+    kg_app = "kg.api.main:create_app"
+    loads = (
+        measured(kg_app, requests, "kg server"),
+        measured("kg.tools.bench.servers:create_bare_app", requests, "bare FastAPI server"),
+        measured(kg_app, requests[:1] * args.connections, "kg server, one case repeated"),
+        measured(
+            kg_app, [http_request(hook, HOOK_ROUTE) for hook, _ in pairs], "kg server, order-sign calls"
+        ),
+        measured(
+            kg_app,
+            [http_request(case) for _, case in pairs],
+            "kg server, the same cases as /recommendations",
+        ),
+    )
     if max(loads[0].sent, loads[1].sent) > len(requests):
         progress(f"warning: more requests were sent than the {len(requests)} distinct bodies: some repeated")
     return loads
