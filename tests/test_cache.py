@@ -156,3 +156,19 @@ def test_a_reads_table_that_does_not_fit_the_knowledge_is_not_taken(table: objec
 
 def test_the_cache_module_cannot_unpickle() -> None:
     assert "pickle" not in vars(cache)
+
+
+def test_a_memo_holds_at_most_its_bound_and_keeps_what_was_used_lately() -> None:
+    """Two generations of half the bound each: a hit in the old one moves the entry to the young
+    one, so an entry used within the last half-bound insertions survives the rotation."""
+    memo: cache.Memo[int] = cache.Memo(8)
+    for key in range(4):
+        memo[key] = key  # the fourth fills the young generation: it becomes the old one
+    assert len(memo) == 4 and memo.get(0) == 0  # 0 is used again: copied into the young one
+    for key in range(4, 7):
+        memo[key] = key  # 0, 4, 5, 6: the young generation is full again; 1, 2, 3 are dropped
+    assert memo.get(0) == 0 and memo.get(6) == 6
+    assert [memo.get(key) for key in (1, 2, 3)] == [None, None, None]
+    for key in range(100, 200):
+        memo[key] = key
+    assert len(memo) <= 8 and memo.get(199) == 199 and memo.get(0) is None

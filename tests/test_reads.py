@@ -63,6 +63,30 @@ def test_recommendations_read_only_the_classes_at_the_highest_urgency(kb: Knowle
     assert KG.NeurologicDeficitPresentation in urgent
 
 
+def test_a_query_with_no_relaxed_solution_under_the_values_reads_nothing(kb: KnowledgeBase) -> None:
+    """assess-next-completions.rq for an emergent presentation: no definition of a higher urgency
+    is left, so not even its relaxed pattern has a solution. It reads no class then (its key is
+    the values alone), and the real query has no row for such a presentation, whatever its
+    findings; below emergent it still reads the classes of the definitions it can complete."""
+    engine = compiled(kb)
+    key_of = engine.keys["assess-next-completions"]
+    analyzer = key_of._analyzer
+    none = (KG.hasUrgency, KG.none)
+    assert analyzer.classes_read(key_of.reads, frozenset({none, (KG.hasUrgency, KG.emergent)})) == frozenset()
+    assert analyzer.classes_read(key_of.reads, frozenset({none, (KG.hasUrgency, KG.urgent)}))
+    presentation = URIRef("urn:kg:test/presentation")
+    emergent = 0
+    for findings in random_presentations(kb, 200):
+        classification = engine.classify(findings, frozenset())
+        if (KG.hasUrgency, KG.emergent) not in classification.values:
+            continue
+        emergent += 1
+        facts = engine.facts(presentation, classification, findings, {})
+        assert engine.store.select("assess-next-completions", facts, presentation) == []
+        assert key_of(classification) == classification.mask & key_of.value_bits
+    assert emergent >= 20  # random presentations with red flags are often emergent
+
+
 def random_presentations(kb: KnowledgeBase, count: int) -> list[list[tuple[str, URIRef]]]:
     generator = random.Random(SEED)
     ids = sorted(kb.finding_classes)
