@@ -127,3 +127,17 @@ def test_a_request_wrk_cannot_read_back_is_refused() -> None:
     assert "\t" not in load.http_request({"findings": ["a\tb\nc"]}).body  # JSON escapes both
     with pytest.raises(ValueError, match="tab or a newline"):
         load.Request("GET", "/sparql?query=a\nb").line()
+
+
+def test_without_wrk_the_bench_stops_at_once_naming_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The HTTP loads need wrk: its absence is said before any measurement, not minutes later."""
+    monkeypatch.setattr(load.shutil, "which", lambda name: None)
+
+    def no_loading(*_: object) -> None:
+        raise AssertionError("the knowledge base was loaded before wrk was looked for")
+
+    monkeypatch.setattr("kg.knowledge_base.KnowledgeBase.from_settings", no_loading)
+    assert run.main(["--quick"]) == 1
+    assert "apt-get install wrk" in capsys.readouterr().err

@@ -73,14 +73,20 @@ class Load:
         return self.completed / self.seconds
 
 
+def wrk_path() -> str:
+    """wrk's executable; raises RuntimeError naming how to install it."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise RuntimeError("kg bench needs wrk for its HTTP loads (Debian: apt-get install wrk)")
+    return wrk
+
+
 def drive_load(port: int, requests: list[Request], connections: int, seconds: float) -> Load:
     """Keep ``connections`` keep-alive connections busy with wrk, one request in flight on each,
     for HTTP_WARMUP_S (not counted) and then ``seconds`` (counted): every request a distinct case,
     the same sequence for every server (reused from the start only if the list runs out). Raises
     RuntimeError when wrk is missing or fails (e.g. nothing listens on the port)."""
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        raise RuntimeError("kg bench needs wrk for its HTTP loads (Debian: apt-get install wrk)")
+    wrk = wrk_path()
     threads = max(1, min(WRK_THREADS, connections))
     duration = math.ceil(HTTP_WARMUP_S + seconds + 0.5)  # the window closes before wrk stops
     with tempfile.TemporaryDirectory(prefix="kg-bench-") as folder:

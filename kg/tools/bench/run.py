@@ -33,6 +33,7 @@ from kg.tools.bench.load import (
     http_request,
     measure_http,
     sparql_loads,
+    wrk_path,
 )
 from kg.tools.bench.measure import (
     FULL,
@@ -74,6 +75,7 @@ def benchmark(args: argparse.Namespace, settings: Settings) -> Results:
     from kg.sparql.dataset import nquads
 
     plan = QUICK if args.quick else FULL
+    wrk_path()  # before minutes of measuring in process, not after them
     load_average = os.getloadavg()
     start = time.perf_counter()
     kb = KnowledgeBase.from_settings(settings)
