@@ -60,7 +60,9 @@ class BodyLimit:
             await self._refuse(send, 413, _too_large(limit, f"Content-Length {declared:,} bytes"))
             return
         try:
-            body, more = await asyncio.wait_for(self._read(receive, limit.max_bytes), self.timeout_s)
+            # a deadline on this task (asyncio.wait_for would start a task for every request)
+            async with asyncio.timeout(self.timeout_s):
+                body, more = await self._read(receive, limit.max_bytes)
         except TimeoutError:
             await self._refuse(
                 send,
