@@ -33,7 +33,7 @@ from kg.knowledge.rulebook import RuleBook
 from kg.model.answer import Answer
 from kg.model.case import Case
 from kg.model.namespaces import KG
-from kg.model.vocabulary import FindingInfo, InputRuleInfo, ProcedureInfo
+from kg.model.vocabulary import FindingInfo, FormSection, InputRuleInfo, ProcedureInfo, SourceInfo
 
 log = logging.getLogger(__name__)
 #: Evaluations kept, by the keys of their urgency and recommendation rows and the items that apply:
@@ -55,11 +55,13 @@ class KnowledgeBase:
     queries: QueryLibrary
     reasoner: Reasoner
     findings: list[FindingInfo]
+    form_sections: list[FormSection]
     procedures: list[ProcedureInfo]
     input_rules: list[InputRuleInfo]
     finding_classes: dict[str, URIRef]
     case_properties: dict[str, URIRef]
     sources: dict[Node, list[str]]
+    source_list: list[SourceInfo]
     rulebook: RuleBook
     engines: dict[str, Engine]
     default_reasoner: str
@@ -137,11 +139,13 @@ class KnowledgeBase:
             queries=queries,
             reasoner=reasoning,
             findings=derived.findings,
+            form_sections=derived.form_sections,
             procedures=derived.procedures,
             input_rules=derived.input_rules,
             finding_classes=derived.finding_classes,
             case_properties=derived.case_properties,
             sources=derived.sources,
+            source_list=derived.source_list,
             rulebook=derived.rulebook,
             engines=engines,
             default_reasoner=reasoner if reasoner in engines else "owlrl",

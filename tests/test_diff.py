@@ -102,6 +102,7 @@ def test_a_demoted_red_flag_shows_as_its_axiom_and_the_answers_it_changes(
     result = report(capsys, settings, DEFAULT_ONTOLOGY_DIR, demoted, "--cases", "200")
 
     assert result["modules"] == {
+        "case-form.ttl": UNCHANGED,
         "core.ttl": UNCHANGED,
         "fhir-codes.ttl": UNCHANGED,
         "low-back-pain-recommendations.ttl": UNCHANGED,
@@ -172,7 +173,7 @@ def test_a_new_red_flag_module_shows_all_its_axioms_and_no_changed_answer(
         '    + kg:urinary-urgency skos:definition "New urinary urgency."',
         "    + kg:urinary-urgency skos:inScheme kg:findings",
         '    + kg:urinary-urgency skos:notation "urinary-urgency"',
-        "  unchanged: core.ttl, fhir-codes.ttl, low-back-pain-recommendations.ttl, low-back-pain.ttl",
+        "  unchanged: case-form.ttl, core.ttl, fhir-codes.ttl, low-back-pain-recommendations.ttl, low-back-pain.ttl",
     ]
     assert "Findings:\n  + urinary-urgency\n" in out
     start = lines.index("Vignettes: 2 compared, 1 changed (urgency or first procedure, before → after)")

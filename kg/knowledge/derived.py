@@ -17,7 +17,7 @@ from kg.knowledge.queries import QueryLibrary, grouped
 from kg.knowledge.reasoning import Reasoner
 from kg.knowledge.rulebook import RuleBook
 from kg.model.namespaces import KG
-from kg.model.vocabulary import FindingInfo, InputRuleInfo, ProcedureInfo
+from kg.model.vocabulary import FindingInfo, FormSection, InputRuleInfo, ProcedureInfo, SourceInfo
 
 #: The names of the cached graphs: each module's asserted graph, and owlrl's closure of them all.
 MODULE_GRAPH = "module/"
@@ -33,11 +33,13 @@ class Derived:
     ontology: Ontology
     closed: Graph
     findings: list[FindingInfo]
+    form_sections: list[FormSection]
     finding_classes: dict[str, URIRef]
     procedures: list[ProcedureInfo]
     input_rules: list[InputRuleInfo]
     case_properties: dict[str, URIRef]
     sources: dict[Node, list[str]]
+    source_list: list[SourceInfo]
     rulebook: RuleBook
     key: str  # the cache key of this content
     tables: dict[str, object] | None  # the cached tables; None: built afresh, not yet cached
@@ -69,11 +71,16 @@ class Derived:
             ontology=ontology,
             closed=closed,
             findings=findings,
+            form_sections=_read_form_sections(queries, graph),
             finding_classes=finding_classes,
             procedures=_read_procedures(queries, graph),
             input_rules=_read_input_rules(queries, graph, sources),
             case_properties={str(field): prop for prop, field in graph.subject_objects(KG.caseField)},
             sources=sources,
+            source_list=[
+                SourceInfo(id=str(row.id), citation=str(row.citation or ""))
+                for row in queries.select("source-list", graph)
+            ],
             rulebook=RuleBook.read(queries, closed, lambda resource: sources.get(resource, [])),
             key=key,
             tables=tables,
@@ -101,17 +108,33 @@ def _cache_key(modules: Modules, queries: QueryLibrary) -> str:
 def _read_findings(queries: QueryLibrary, graph: Graph) -> tuple[list[FindingInfo], dict[str, URIRef]]:
     """The finding vocabulary and each finding's class."""
     by_id = grouped(queries.select("findings", graph), "id")
-    findings = [
-        FindingInfo(
-            id=str(finding_id),
-            label=str(rows[0].label),
-            definition=str(rows[0].definition or ""),
-            snomed=str(rows[0].snomed) if rows[0].snomed else None,
-            kinds=sorted({str(row.kind) for row in rows if row.kind is not None}),
+    form = grouped(queries.select("case-form", graph), "id")
+    findings = []
+    for finding_id, rows in by_id.items():
+        layout = form.get(finding_id, [])
+        findings.append(
+            FindingInfo(
+                id=str(finding_id),
+                label=str(rows[0].label),
+                definition=str(rows[0].definition or ""),
+                snomed=str(rows[0].snomed) if rows[0].snomed else None,
+                kinds=sorted({str(row.kind) for row in rows if row.kind is not None}),
+                section=str(layout[0].section) if layout and layout[0].section else None,
+                synonyms=sorted({str(row.synonym) for row in layout if row.synonym is not None}),
+            )
         )
-        for finding_id, rows in by_id.items()
-    ]
     return findings, {str(finding_id): rows[0].finding for finding_id, rows in by_id.items()}
+
+
+def _read_form_sections(queries: QueryLibrary, graph: Graph) -> list[FormSection]:
+    """The case form's sections, in order (those that show a finding)."""
+    sections: dict[str, FormSection] = {}
+    for row in queries.select("case-form", graph):
+        if row.section is not None:
+            sections.setdefault(
+                str(row.section), FormSection(id=str(row.section), label=str(row.sectionLabel))
+            )
+    return list(sections.values())
 
 
 def _read_procedures(queries: QueryLibrary, graph: Graph) -> list[ProcedureInfo]:

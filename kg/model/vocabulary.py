@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class FindingInfo(BaseModel):
@@ -13,6 +13,18 @@ class FindingInfo(BaseModel):
     definition: str
     snomed: str | None
     kinds: list[str]
+    section: str | None = Field(
+        default=None,
+        description="The finding kind whose section of the case form shows it (ontology/case-form.ttl).",
+    )
+    synonyms: list[str] = Field(default_factory=list, description="Other names a search finds it by.")
+
+
+class FormSection(BaseModel):
+    """A section of the case form: a finding kind, in the ontology's order."""
+
+    id: str
+    label: str
 
 
 class ProcedureInfo(BaseModel):
@@ -39,3 +51,10 @@ class InputRuleInfo(BaseModel):
     answered_from_urgency: str
     answered_with: str | None
     sources: list[str]
+
+
+class SourceInfo(BaseModel):
+    """A source answers cite by its key: the key and the full citation."""
+
+    id: str
+    citation: str

@@ -1,12 +1,12 @@
-"""GET /findings, GET /procedures and GET /input-rules: the IDs a case and an answer use, and the
-rules a case is checked against."""
+"""GET /findings, GET /procedures, GET /sources and GET /input-rules: the IDs a case and an answer
+use, the sources an answer cites, and the rules a case is checked against."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
 from kg.api.deps import KnowledgeBaseDep
-from kg.model.vocabulary import FindingInfo, InputRuleInfo, ProcedureInfo
+from kg.model.vocabulary import FindingInfo, InputRuleInfo, ProcedureInfo, SourceInfo
 
 router = APIRouter(tags=["vocabulary"])
 
@@ -21,6 +21,12 @@ def list_findings(kb: KnowledgeBaseDep) -> list[FindingInfo]:
 def list_procedures(kb: KnowledgeBaseDep) -> list[ProcedureInfo]:
     """Every imaging procedure an answer may name."""
     return kb.procedures
+
+
+@router.get("/sources")
+def list_sources(kb: KnowledgeBaseDep) -> list[SourceInfo]:
+    """Every source an answer may cite, by key, with its full citation."""
+    return kb.source_list
 
 
 @router.get("/input-rules")
