@@ -5,6 +5,7 @@ test-artifacts/browser/."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import replace
@@ -135,8 +136,7 @@ def test_a_rejected_case_shows_the_message_next_to_the_field(base: str, browser:
     view = Page(browser)
     page = view.page
     page.goto(base + "/?findings=low-back-pain")
-    page.locator("#age").fill("12")
-    page.locator("#age").press("Enter")
+    page.locator("#age").press_sequentially("12")  # typing answers again, without Enter
     playwright.expect(page.locator("#error-age")).to_contain_text("18")
     playwright.expect(page.locator("#age")).to_have_attribute("aria-invalid", "true")
     playwright.expect(page.locator(".banner .level")).to_have_text("Not answered")
@@ -149,8 +149,9 @@ def test_a_rejected_case_shows_the_message_next_to_the_field(base: str, browser:
 def test_a_phone_screen_and_print(base: str, browser: object) -> None:
     view = Page(browser, width=360, height=740)
     page = view.page
-    page.goto(base + "/?" + urlencode({"findings": ["low-back-pain", "leg-weakness"]}, doseq=True))
-    playwright.expect(page.locator(".banner .level")).to_have_text("Urgent")
+    many = ["low-back-pain", "leg-weakness", "fever", "iv-drug-use", "history-of-cancer", "pregnancy"]
+    page.goto(base + "/?" + urlencode({"findings": many, "age": 60, "egfr": 20}, doseq=True))
+    playwright.expect(page.locator(".banner .level")).to_have_text("Emergent")
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= 360, f"the page scrolls sideways at 360 px ({width} px wide)"
     view.shot("phone")
@@ -161,6 +162,9 @@ def test_a_phone_screen_and_print(base: str, browser: object) -> None:
         and "Decision support only" in page.locator(".version").inner_text()
     )
     view.shot("print")
+    pdf = page.pdf(format="A4")
+    (ARTIFACTS / "print.pdf").write_bytes(pdf)
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1, "the print summary is one A4 page"
     assert view.problems == []
 
 
@@ -182,3 +186,20 @@ def test_axe_finds_no_serious_violations(base: str, browser: object) -> None:
             if v["impact"] in ("serious", "critical")
         ]
         assert serious == [], serious
+
+
+def test_the_knowledge_page_opens_and_its_links_lead_somewhere(base: str, browser: object) -> None:
+    view = Page(browser)
+    page = view.page
+    page.goto(base + "/")
+    page.get_by_role("link", name="The knowledge").click()
+    playwright.expect(page).to_have_url(base + "/knowledge")
+    playwright.expect(page.locator("#class-suspected-cauda-equina-syndrome h3")).to_contain_text("emergent")
+    page.get_by_role("link", name="Input rules").click()
+    playwright.expect(page.locator("#input-rules")).to_be_in_viewport()
+    for anchor in page.locator("a[href^='#']").evaluate_all(
+        "links => links.map(a => a.getAttribute('href'))"
+    ):
+        assert page.locator(anchor).count() == 1, f"{anchor} leads nowhere"
+    view.shot("knowledge")
+    assert view.problems == []

@@ -173,7 +173,8 @@ def test_a_new_red_flag_module_shows_all_its_axioms_and_no_changed_answer(
         '    + kg:urinary-urgency skos:definition "New urinary urgency."',
         "    + kg:urinary-urgency skos:inScheme kg:findings",
         '    + kg:urinary-urgency skos:notation "urinary-urgency"',
-        "  unchanged: case-form.ttl, core.ttl, fhir-codes.ttl, low-back-pain-recommendations.ttl, low-back-pain.ttl",
+        "  unchanged: case-form.ttl, core.ttl, fhir-codes.ttl, low-back-pain-recommendations.ttl, "
+        "low-back-pain.ttl",
     ]
     assert "Findings:\n  + urinary-urgency\n" in out
     start = lines.index("Vignettes: 2 compared, 1 changed (urgency or first procedure, before → after)")

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
+from dataclasses import replace
 from html.parser import HTMLParser
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from kg.api.main import create_app
 from kg.api.routes.pages import STATIC_DIR, VENDOR, read_case
+from kg.config import DEFAULT_ONTOLOGY_DIR, Settings
 from kg.knowledge_base import KnowledgeBase
 
 HX = {"HX-Request": "true"}
@@ -172,3 +177,51 @@ def test_qc_finds_a_form_section_that_is_no_section(kb: KnowledgeBase) -> None:
         ("fever", f"kg:formSection names {KG['low-back-pain']}"),
         ("pregnancy", "more than one kg:formSection"),
     }
+
+
+def test_the_knowledge_page_reads_the_knowledge_through_the_queries(
+    client: TestClient, kb: KnowledgeBase
+) -> None:
+    page = client.get("/knowledge")
+    assert page.status_code == 200 and "script-src 'self'" in page.headers["content-security-policy"]
+    text = page.text.replace("&#39;", "'")
+    classes = [str(row.id) for row in kb.queries.select("knowledge-presentations", kb.closed)]
+    positions = [text.index(f'id="class-{cls}"') for cls in dict.fromkeys(classes)]
+    assert positions == sorted(positions) and len(positions) >= 10, "most urgent first, each once"
+    # a class's definition as a readable axiom, and its recommendations in their rank order
+    assert (
+        "Presentation and (hasFinding some fever) and (hasFinding some NeurologicDeficit) "
+        "SubClassOf SuspectedSpinalInfectionWithDeficit"
+    ) in text
+    section = text[text.index('id="class-suspected-spinal-infection-with-deficit"') :]
+    section = section[: section.index("</article>")]
+    first = section.index("MRI lumbar spine without and with IV contrast")
+    assert first < section.index("CT lumbar spine without IV contrast")
+    for rule in kb.input_rules:
+        assert rule.message in text
+    for source in kb.source_list:
+        assert f'id="source-{source.id}"' in text
+    for finding in kb.findings:
+        assert finding.label in text
+    assert kb.version in text and "No reload since the service started" in text
+    assert 'id="validation"' not in text  # no admin token: no validation report
+
+
+def test_with_an_admin_token_the_knowledge_page_shows_the_last_validation(
+    tmp_path: Path, warm_cache: Path, kb: KnowledgeBase
+) -> None:
+    folder = Path(shutil.copytree(DEFAULT_ONTOLOGY_DIR, tmp_path / "ontology"))
+    settings = replace(
+        Settings.from_env(), ontology_dir=folder, cache_dir=warm_cache, watch=False, admin_token="secret"
+    )
+    with TestClient(create_app(settings, knowledge_base=kb)) as admin:
+        before = admin.get("/knowledge").text
+        assert 'id="validation"' in before and "No folder has been validated" in before
+        (folder / "extra.ttl").write_text(
+            "@prefix kg: <https://w3id.org/kg/> .\nkg:fever kg:formSection kg:ImagingModifier .\n"
+        )
+        refused = admin.post("/admin/reload", headers={"Authorization": "Bearer secret"})
+        assert refused.status_code == 422
+        after = admin.get("/knowledge").text
+        assert "refused, still serving" in after
+        assert "qc:finding-form-section-violation" in after and "more than one kg:formSection" in after

@@ -13,7 +13,18 @@ from kg import DISCLAIMER
 from kg.api.admission import Admission
 from kg.api.errors import add_error_handlers
 from kg.api.limits import BodyLimit, Limit
-from kg.api.routes import admin, cds, docs, health, pages, recommendations, sparql, sparql_ui, vocabulary
+from kg.api.routes import (
+    admin,
+    cds,
+    docs,
+    health,
+    knowledge_page,
+    pages,
+    recommendations,
+    sparql,
+    sparql_ui,
+    vocabulary,
+)
 from kg.api.serving import Serving, watch
 from kg.cds.auth import Verifier
 from kg.cds.feedback import FeedbackStore
@@ -65,6 +76,7 @@ def create_app(settings: Settings | None = None, knowledge_base: KnowledgeBase |
         timeout_s=settings.body_timeout_s,
         by_prefix=((cds.PREFIX, Limit(settings.cds_max_body_bytes, "KG_CDS_MAX_BODY_BYTES", "a hook call")),),
     )
-    for module in (recommendations, vocabulary, health, sparql, sparql_ui, admin, docs, cds, pages):
+    routes = (recommendations, vocabulary, health, sparql, sparql_ui, admin, docs, cds, pages, knowledge_page)
+    for module in routes:
         app.include_router(module.router)
     return app

@@ -284,7 +284,12 @@ def _turtle(graph: Graph, node: Node, seen: frozenset[Node] = frozenset()) -> st
 def _module_of(
     ontology: Ontology, subject: Node, predicate: Node | None = None, obj: Node | None = None
 ) -> str | None:
-    """The first module asserting the triple; without predicate and object, anything about ``subject``."""
-    return next(
-        (name for name, graph in ontology.module_graphs.items() if (subject, predicate, obj) in graph), None
-    )
+    """The first module asserting the triple; without predicate and object, the module declaring
+    ``subject`` (giving its type), else the first saying anything about it (a module such as
+    case-form.ttl annotates resources that another declares)."""
+    graphs = ontology.module_graphs.items()
+    if predicate is None and obj is None:
+        declaring = next((name for name, graph in graphs if (subject, RDF.type, None) in graph), None)
+        if declaring is not None:
+            return declaring
+    return next((name for name, graph in graphs if (subject, predicate, obj) in graph), None)

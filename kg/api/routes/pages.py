@@ -67,6 +67,8 @@ NUMBERS = (
     ("egfr", "eGFR (mL/min/1.73 m²)", {"min": 0, "max": 200, "step": "any"}),
 )
 SEXES = ("female", "male", "other", "unknown")
+#: A justification step's presentation when its finding meets no class in the case.
+NO_CLASS = "none"
 FIELDS = ("findings", *(name for name, _, _ in NUMBERS), "sex")
 
 
@@ -190,6 +192,9 @@ def graph(answer: Answer, labels: Mapping[str, str], procedures: Mapping[str, An
         if step.outranked:
             continue
         finding = node(f"finding:{step.finding}", labels.get(step.finding, step.finding), "finding")
+        if step.presentation == NO_CLASS:  # the finding meets no class in this case: its own node
+            edge(finding, node("class:none", "no presentation class met", "none"), step.axiom)
+            continue
         presentation = node(f"class:{step.presentation}", step.presentation.replace("-", " "), "class")
         edge(finding, presentation, step.axiom)
         urgency = node(f"urgency:{step.urgency}", f"urgency: {step.urgency}", "urgency")

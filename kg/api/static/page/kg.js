@@ -9,6 +9,7 @@
   // The search box: show the findings whose label, ID or other names hold what is typed.
   function narrow() {
     var box = document.getElementById("finding-search");
+    if (!box) { return; }  // a page without the case form
     var text = box.value.trim().toLowerCase();
     var shown = 0;
     document.querySelectorAll("#findings .finding").forEach(function (item) {
@@ -89,9 +90,9 @@
       layout: { name: "preset" },
       style: [
         { selector: "node", style: {
-          "label": "data(label)", "text-wrap": "wrap", "text-max-width": "120px", "font-size": "11px",
+          "label": "data(label)", "text-wrap": "wrap", "text-max-width": "150px", "font-size": "15px",
           "color": "#ffffff", "text-valign": "center", "text-halign": "center", "shape": "round-rectangle",
-          "width": "130px", "height": "44px", "background-color": function (node) { return palette[node.data("kind")] || "#333333"; }
+          "width": "160px", "height": "58px", "background-color": function (node) { return palette[node.data("kind")] || "#333333"; }
         } },
         { selector: "edge", style: {
           "width": 2, "line-color": "#6b6b6b", "target-arrow-color": "#6b6b6b", "target-arrow-shape": "triangle",
@@ -101,11 +102,13 @@
       ]
     });
     // Cytoscape's own breadthfirst layout: the findings on top, each step of the chain a row below.
+    // Left to right, as the chain reads: breadthfirst's rows turned into columns.
     graph.layout({
       name: "breadthfirst", directed: true, roots: graph.nodes("[kind = 'finding']"),
-      spacingFactor: 1.0, padding: 10, avoidOverlap: true, nodeDimensionsIncludeLabels: true
+      spacingFactor: 1.0, padding: 10, avoidOverlap: true, nodeDimensionsIncludeLabels: true,
+      transform: function (node, position) { return { x: position.y * 1.6, y: position.x / 1.6 }; }
     }).run();
-    graph.on("tap", "node, edge", function (event) {
+    graph.on("tap mouseover", "node, edge", function (event) {
       var item = event.target;
       detail.textContent = item.isEdge() ? item.data("detail") : item.data("label");
     });
