@@ -108,6 +108,10 @@ def test_a_rejected_case_names_the_rule_next_to_its_field(client: TestClient) ->
     assert re.search(r'id="error-findings">unknown finding', unknown.text)
     out_of_range = client.get("/", params={"findings": ["low-back-pain"], "egfr": "500"})
     assert re.search(r'id="error-egfr">[^<]*200', out_of_range.text)
+    too_many = client.get("/", params={"findings": [f"finding-{n}" for n in range(101)]})
+    assert re.search(r'id="error-findings">[^<]*100', too_many.text)
+    too_long = client.get("/", params={"age": "1" * 9000})
+    assert too_long.status_code == 414 and "start again" in too_long.text
 
 
 def test_the_query_string_is_read_as_a_case() -> None:

@@ -67,6 +67,8 @@ NUMBERS = (
     ("egfr", "eGFR (mL/min/1.73 m²)", {"min": 0, "max": 200, "step": "any"}),
 )
 SEXES = ("female", "male", "other", "unknown")
+#: The longest query string read as a case: 100 findings of 60 characters each and the numbers.
+MAX_QUERY_CHARS = 8192
 #: A justification step's presentation when its finding meets no class in the case.
 NO_CLASS = "none"
 FIELDS = ("findings", *(name for name, _, _ in NUMBERS), "sex")
@@ -75,6 +77,9 @@ FIELDS = ("findings", *(name for name, _, _ in NUMBERS), "sex")
 @router.get("/", response_class=HTMLResponse)
 def page(request: Request, kb: KnowledgeBaseDep) -> HTMLResponse:
     """The case form; with a case in the query string, its answer too."""
+    if len(request.url.query) > MAX_QUERY_CHARS:
+        message = f"The case in the address is over {MAX_QUERY_CHARS:,} characters: start again from /."
+        return HTMLResponse(f"<!doctype html><title>kg</title><p>{message}</p>", status_code=414)
     values, case, errors = read_case(request.query_params.multi_items())
     answer = None
     if case is not None:
