@@ -40,6 +40,13 @@ TOOLS = {
         "format the ontology's Turtle files",
         "Deterministic Turtle layout, comments kept: --check for CI, --diff to preview.",
     ),
+    "audit": (
+        "kg.tools.audit.command",
+        "rate past imaging orders against the guideline: FHIR Bulk Data or CSV in, orders.csv and a "
+        "summary out",
+        "Each order's case as of its date, rated appropriate, may-be-appropriate, not-appropriate or "
+        "no-criteria-apply against kg's answer.",
+    ),
     "bench": (
         "kg.tools.bench.run",
         "measure the fast path against owlrl, and the HTTP service against a bare FastAPI app",

@@ -19,6 +19,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from kg.answer.rating import rate
 from kg.cds.codes import CodeBook
 from kg.cds.fhir import Order
 from kg.model.answer import Answer
@@ -181,13 +182,12 @@ PAMA_CODES = "http://fhir.org/argonaut/CodeSystem/pama-rating"
 
 
 def pama_rating(order: Order, answer: Answer | None) -> str:
-    """The order's PAMA rating: ``appropriate`` when kg recommends it (first or an alternative),
-    ``not-appropriate`` when it does not (or advises against it), ``no-criteria-apply`` when the
-    case is outside kg's criteria (``answer`` None)."""
-    if answer is None:
-        return "no-criteria-apply"
-    recommended = {r.procedure for r in answer.recommendations}
-    return "appropriate" if order.procedure in recommended else "not-appropriate"
+    """The order's PAMA rating (:func:`kg.answer.rating.rate`, whose ``may-be-appropriate`` PAMA
+    counts as ``appropriate``: kg recommends it, first or as an alternative): ``not-appropriate``
+    when kg does not recommend it or advises against it, ``no-criteria-apply`` when the case is
+    outside kg's criteria (``answer`` None)."""
+    rating = rate(order.procedure, answer)
+    return "appropriate" if rating == "may-be-appropriate" else rating
 
 
 def rating_action(order: Order, rating: str, call: Call) -> dict[str, Any]:

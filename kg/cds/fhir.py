@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kg.cds.codes import CodeBook
+from kg.model.case import Case
 from kg.model.errors import CdsDataMissing, CdsRequestInvalid
 
 #: Condition clinical statuses that count (FHIR condition-clinical), and verification statuses that do not.
@@ -249,6 +250,14 @@ def patient_data(
     data.notes = tuple(notes)
     data.missing = frozenset(missing)
     return data
+
+
+def case_of(reason_findings: tuple[str, ...] | list[str], data: PatientData) -> Case:
+    """The case of an order: the findings its reasons name, the patient's active conditions and
+    coded observations, the patient's age and measurements. Raises ValidationError for a case the
+    model refuses (no finding at all, an age out of range)."""
+    findings = list(dict.fromkeys([*reason_findings, *(data.conditions or []), *(data.observed or [])]))
+    return Case(findings=findings, age=data.age, **(data.measurements or {}))
 
 
 _ABSENT = object()

@@ -17,9 +17,8 @@ from pydantic import ValidationError
 from kg.cds.cards import Call, cards_for, pama_rating, rating_action
 from kg.cds.client import FhirClient
 from kg.cds.codes import CodeBook, code_book
-from kg.cds.fhir import HookRequest, draft_orders, invalid, patient_data, selected
+from kg.cds.fhir import HookRequest, case_of, draft_orders, invalid, patient_data, selected
 from kg.knowledge_base import KnowledgeBase
-from kg.model.case import Case
 from kg.model.errors import CaseError, CdsRequestInvalid, CdsServiceUnknown
 
 SERVICE_ID = "kg-imaging"
@@ -106,11 +105,8 @@ def call(
     cards: list[dict[str, Any]] = []
     actions: list[dict[str, Any]] = []
     for order in orders:
-        findings = list(
-            dict.fromkeys([*order.reason_findings, *(data.conditions or []), *(data.observed or [])])
-        )
         try:
-            answer = kb.recommend(Case(findings=findings, age=data.age, **(data.measurements or {})))
+            answer = kb.recommend(case_of(order.reason_findings, data))
         except (CaseError, ValidationError):
             answer = None  # out of kg's scope (no low back pain, a contradiction): no advice, no criteria
         if answer is not None:

@@ -1,0 +1,93 @@
+"""``kg audit``: rate past imaging orders against the guideline (see README "Batch audit")."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from kg.cds.codes import code_book
+from kg.config import Settings
+from kg.knowledge_base import KnowledgeBase
+from kg.tools.audit.inputs import read_inputs
+from kg.tools.audit.run import rate_orders, row, summary, write
+from kg.tools.audit.synth import synthesize, write_export
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``kg audit``."""
+    parser.add_argument(
+        "inputs",
+        nargs="*",
+        type=Path,
+        metavar="INPUT",
+        help="FHIR Bulk Data NDJSON files or folders of them (*.ndjson), or flat CSV files (*.csv)",
+    )
+    parser.add_argument(
+        "--output", type=Path, required=True, help="the folder to write orders.csv and summary.json to"
+    )
+    parser.add_argument(
+        "--demo",
+        type=int,
+        metavar="N",
+        help="audit a synthetic export of N orders (written to OUTPUT/export)",
+    )
+    parser.add_argument("--seed", type=int, default=1, help="the synthetic export's seed (with --demo)")
+
+
+def _files(inputs: list[Path]) -> list[Path]:
+    files = []
+    for path in inputs:
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.suffix.lower() in (".ndjson", ".csv"))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise SystemExit(f"kg audit: {path}: no such file or folder")
+    return files
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Read, rate, write; 0 when the report was written (problems in the input are in it), 2 when
+    there was nothing to audit or it could not be written."""
+    if args.demo is None and not args.inputs:
+        print("kg audit: give INPUT files or folders, or --demo N", file=sys.stderr)
+        return 2
+    if args.demo is not None and not 1 <= args.demo <= 10_000_000:
+        print("kg audit: --demo: give a number of orders from 1 to 10,000,000", file=sys.stderr)
+        return 2
+    try:
+        files = _files(args.inputs)
+    except SystemExit as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    kb = KnowledgeBase.from_settings(settings)
+    book = code_book(kb)
+    with tempfile.TemporaryDirectory() as scratch:
+        if args.demo is not None:
+            files += write_export(synthesize(book, args.demo, args.seed), Path(scratch) / "export")
+        start = time.perf_counter()
+        read = read_inputs(files, book)
+        rated = rate_orders(
+            read.orders, kb, lambda done: print(f"\r{done:,} orders rated", end="", file=sys.stderr)
+        )
+        rows = [row(item, kb.version) for item in rated]
+        report = summary(rows, read, kb.version)
+        try:
+            write(args.output, rows, report)
+        except OSError as exc:
+            print(f"kg audit: --output: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
+            return 2
+    seconds = time.perf_counter() - start
+    overall = report["overall"]
+    print(
+        f"\n{len(rows):,} orders in {seconds:.1f} s ({len(rows) / max(seconds, 1e-9):,.0f}/s): "
+        f"{overall['share_appropriate']:.1%} appropriate; {report['problems']} input problems; "
+        f"written to {args.output}/orders.csv and summary.json"
+        if rows
+        else f"no orders found; {report['problems']} input problems",
+        file=sys.stderr,
+    )
+    return 0

@@ -1,0 +1,177 @@
+"""Rate each order against kg's answer for its case, and write ``orders.csv`` and ``summary.json``.
+
+Orders with equal cases share one answer (distinct cases are few next to orders: a department's
+orders repeat the same presentations). The outputs are written to a temporary folder beside the
+output folder and moved into place at the end, so that a failed run leaves no partial report that
+looks complete.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import tempfile
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kg import DISCLAIMER
+from kg.answer.rating import RATINGS, rate
+from kg.knowledge_base import KnowledgeBase
+from kg.model.answer import Answer
+from kg.model.errors import CaseError
+from kg.tools.audit.inputs import Order, Read
+
+#: The columns of orders.csv, in order.
+COLUMNS = (
+    "order_id",
+    "date",
+    "month",
+    "service",
+    "ordered_procedure",
+    "ordered_code",
+    "rating",
+    "urgency",
+    "recommended_procedure",
+    "presentation",
+    "rejected",
+    "ontology_version",
+)
+PATTERNS_SHOWN = 10  # the most common not-appropriate patterns in the summary
+PROBLEMS_SHOWN = 100  # problems listed in the summary (all are counted)
+
+
+@dataclass
+class Rated:
+    """An order with its rating."""
+
+    order: Order
+    rating: str
+    answer: Answer | None
+    rejected: str
+
+
+def rate_orders(
+    orders: list[Order], kb: KnowledgeBase, progress: Callable[[int], None] | None = None
+) -> list[Rated]:
+    """Each order rated (:func:`kg.answer.rating.rate`) against the answer for its case."""
+    answers: dict[str, tuple[Answer | None, str]] = {}
+    rated = []
+    for index, order in enumerate(orders):
+        answer, rejected = None, order.rejected
+        if order.case is not None:
+            key = order.case.model_dump_json()
+            if key not in answers:
+                try:
+                    answers[key] = (kb.recommend(order.case), "")
+                except CaseError as error:
+                    answers[key] = (None, error.message)
+            answer, rejected = answers[key]
+        rated.append(Rated(order, rate(order.ordered_procedure, answer), answer, rejected))
+        if progress is not None and index % 1000 == 999:
+            progress(index + 1)
+    return rated
+
+
+def row(item: Rated, version: str) -> dict[str, str]:
+    """An order's row of orders.csv."""
+    order, answer = item.order, item.answer
+    first = answer.recommendations[0] if answer and answer.recommendations else None
+    return {
+        "order_id": order.order_id,
+        "date": order.date,
+        "month": order.date[:7],
+        "service": order.service,
+        "ordered_procedure": order.ordered_procedure or "",
+        "ordered_code": order.ordered_code,
+        "rating": item.rating,
+        "urgency": answer.urgency if answer else "",
+        "recommended_procedure": first.procedure if first else "",
+        "presentation": first.presentation if first else "",
+        "rejected": item.rejected,
+        "ontology_version": version,
+    }
+
+
+def summary(rows: list[dict[str, str]], read: Read, version: str) -> dict[str, Any]:
+    """The report's numbers: ratings overall and by procedure, service, presentation and month;
+    the most common not-appropriate patterns with an example; unmapped codes; rejected orders;
+    problems."""
+
+    def shares(key: str) -> dict[str, dict[str, Any]]:
+        groups: dict[str, Counter[str]] = defaultdict(Counter)
+        for r in rows:
+            groups[r[key] or "(none)"][r["rating"]] += 1
+        return {name: _counts(counts) for name, counts in sorted(groups.items())}
+
+    patterns: Counter[tuple[str, str, str]] = Counter()
+    examples: dict[tuple[str, str, str], str] = {}
+    for r in rows:
+        if r["rating"] == "not-appropriate":
+            pattern = (r["ordered_procedure"], r["urgency"], r["recommended_procedure"])
+            patterns[pattern] += 1
+            examples.setdefault(pattern, r["order_id"])
+    return {
+        "ontology_version": version,
+        "disclaimer": DISCLAIMER,
+        "orders": len(rows),
+        "overall": _counts(Counter(r["rating"] for r in rows)),
+        "by_procedure": shares("ordered_procedure"),
+        "by_service": shares("service"),
+        "by_presentation": shares("presentation"),
+        "by_month": shares("month"),
+        "not_appropriate_patterns": [
+            {
+                "ordered_procedure": ordered,
+                "urgency": urgency,
+                "recommended_procedure": recommended,
+                "orders": count,
+                "example_order": examples[ordered, urgency, recommended],
+            }
+            for (ordered, urgency, recommended), count in patterns.most_common(PATTERNS_SHOWN)
+        ],
+        "unmapped_codes": dict(read.unmapped.most_common()),
+        "rejected_orders": sum(1 for r in rows if r["rejected"]),
+        "problems": len(read.problems),
+        "problems_shown": [
+            {"file": p.file, "line": p.line, "message": p.message} for p in read.problems[:PROBLEMS_SHOWN]
+        ],
+    }
+
+
+def _counts(counts: Counter[str]) -> dict[str, Any]:
+    total = sum(counts.values())
+    return {
+        "orders": total,
+        **{rating: counts.get(rating, 0) for rating in RATINGS},
+        "share_appropriate": round(counts.get("appropriate", 0) / total, 4) if total else None,
+    }
+
+
+def write(output: Path, rows: list[dict[str, str]], report: dict[str, Any]) -> None:
+    """orders.csv and summary.json in ``output``, all or nothing: written in a temporary folder
+    beside it, then moved into place (a folder already there is replaced)."""
+    output = output.resolve()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
+    try:
+        with (staging / "orders.csv").open("w", newline="") as file:
+            writer = csv.DictWriter(file, fieldnames=COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+        (staging / "summary.json").write_text(json.dumps(report, indent=1) + "\n")
+        if output.exists():
+            old = output.with_name(f".{output.name}-old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(output, old)
+            os.replace(staging, output)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, output)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

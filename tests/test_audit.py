@@ -1,0 +1,191 @@
+"""kg audit: orders from FHIR Bulk Data or CSV, rated against the answer for their case at order time."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from kg.answer.rating import rate
+from kg.cds.codes import code_book
+from kg.cli import main
+from kg.knowledge_base import KnowledgeBase
+from kg.model.case import Case
+from kg.tools.audit import run as audit_run
+from kg.tools.audit.inputs import read_inputs
+from kg.tools.audit.run import COLUMNS, rate_orders, row, summary, write
+from kg.tools.audit.synth import synthesize, write_export
+
+SCT, LOINC = "http://snomed.info/sct", "http://loinc.org"
+PAIN, WEAKNESS, FEVER = f"{SCT}|279039007", f"{SCT}|102568007", f"{SCT}|386661006"
+XR, MRI_CONTRAST = f"{LOINC}|24970-6", f"{LOINC}|24967-2"
+
+
+def concept(token: str) -> dict:
+    system, _, code = token.partition("|")
+    return {"coding": [{"system": system, "code": code}]}
+
+
+def order(oid: str, patient: str, code: str, day: str, reasons: tuple[str, ...] = (PAIN,)) -> dict:
+    return {
+        "resourceType": "ServiceRequest",
+        "id": oid,
+        "subject": {"reference": f"Patient/{patient}"},
+        "code": concept(code),
+        "authoredOn": day,
+        "reasonCode": [concept(r) for r in reasons],
+        "requester": {"display": "Primary care"},
+    }
+
+
+def condition(cid: str, patient: str, code: str, recorded: str) -> dict:
+    return {
+        "resourceType": "Condition",
+        "id": cid,
+        "subject": {"reference": f"Patient/{patient}"},
+        "code": concept(code),
+        "recordedDate": recorded,
+    }
+
+
+def ndjson(path: Path, *resources: dict | str) -> Path:
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in resources))
+    return path
+
+
+def rated_by_id(kb: KnowledgeBase, *paths: Path) -> tuple[dict[str, str], object]:
+    read = read_inputs(list(paths), code_book(kb))
+    return {item.order.order_id: item.rating for item in rate_orders(read.orders, kb)}, read
+
+
+def test_the_rating_compares_the_order_with_the_answer(kb: KnowledgeBase) -> None:
+    answer = kb.recommend(Case(findings=["low-back-pain", "leg-weakness"], age=45.0))
+    first, *alternatives = answer.recommendations
+    assert rate(first.procedure, answer) == "appropriate"
+    lower = [r for r in alternatives if r.appropriateness != first.appropriateness]
+    assert lower and all(rate(r.procedure, answer) == "may-be-appropriate" for r in lower)
+    assert rate("xr-lumbar", answer) == "not-appropriate"  # on the do-not-order list
+    assert rate(None, answer) == "no-criteria-apply"  # a code that names no kg procedure
+    assert rate("xr-lumbar", None) == "no-criteria-apply"  # a rejected case
+
+
+def test_hand_made_fhir_orders_are_rated_as_of_their_date(kb: KnowledgeBase, tmp_path: Path) -> None:
+    patients = ndjson(
+        tmp_path / "Patient.ndjson",
+        {"resourceType": "Patient", "id": "a", "birthDate": "1970-05-01"},
+        {"resourceType": "Patient", "id": "b", "birthDate": "1980-01-01"},
+    )
+    conditions = ndjson(
+        tmp_path / "Condition.ndjson",
+        condition("a1", "a", WEAKNESS, "2025-01-10"),
+        condition("b1", "b", FEVER, "2025-03-01"),
+        condition("b2", "b", WEAKNESS, "2025-06-01"),  # after b's first order: not in its case
+    )
+    orders = ndjson(
+        tmp_path / "ServiceRequest.ndjson",
+        order("xr-for-weakness", "a", XR, "2025-02-01"),
+        order("mri-for-fever-and-weakness", "b", MRI_CONTRAST, "2025-07-01"),
+        order("mri-for-fever-before-weakness", "b", MRI_CONTRAST, "2025-04-01"),
+    )
+    ratings, read = rated_by_id(kb, patients, conditions, orders)
+    assert ratings["xr-for-weakness"] == "not-appropriate"  # radiographs for leg weakness
+    assert ratings["mri-for-fever-and-weakness"] == "appropriate"  # suspected infection with a deficit
+    assert ratings["mri-for-fever-before-weakness"] != "appropriate"  # the weakness came later
+    assert read.problems == []
+
+
+def test_a_febrile_iv_drug_user_in_the_csv_layout(kb: KnowledgeBase, tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "order_id,date,ordered_procedure,findings,age,egfr,service\n"
+        "1,2025-05-02,mri-lumbar-without-and-with-contrast,low-back-pain fever iv-drug-use,35,,ED\n"
+        f"2,2025-05-03,{XR},low-back-pain;leg-weakness,50,,Primary care\n"
+        "3,2025-05-04,xr-lumbar,low-back-pain,12,,Primary care\n"
+        "4,2025-05-05,mri-lumbar-without-contrast,low-back-pain,abc,,Primary care\n"
+    )
+    ratings, read = rated_by_id(kb, path)
+    assert ratings == {
+        "1": "appropriate",  # MRI for a febrile IV drug user
+        "2": "not-appropriate",  # radiographs for leg weakness (a LOINC code works too)
+        "3": "no-criteria-apply",  # a child: out of scope, rejected
+        "4": "no-criteria-apply",  # no case could be made: counted as a problem
+    }
+    [problem] = read.problems
+    assert problem.line == 5 and "age" in problem.message
+
+
+def test_bad_lines_are_counted_with_file_and_line_and_the_rest_is_read(
+    kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    path = ndjson(
+        tmp_path / "mixed.ndjson",
+        {"resourceType": "Patient", "id": "a", "birthDate": "1970-05-01"},
+        "{not json",
+        {"resourceType": "MedicationRequest", "id": "m"},
+        order("orphan", "nobody", XR, "2025-02-01"),
+        order("unknown-code", "a", f"{LOINC}|00000-0", "2025-02-01"),
+        order("fine", "a", XR, "2025-02-01"),
+        "[1, 2]",
+    )
+    ratings, read = rated_by_id(kb, path)
+    problems = {(p.line, p.message.split(":")[0]) for p in read.problems}
+    assert (2, "not JSON") in problems and (7, "not a FHIR resource (a JSON object)") in problems
+    assert any(line == 3 and "MedicationRequest" in message for line, message in problems)
+    assert any(line == 4 and "ServiceRequest orphan" in message for line, message in problems)
+    assert ratings["orphan"] == ratings["unknown-code"] == "no-criteria-apply"
+    assert ratings["fine"] == "not-appropriate"  # radiographs for plain low back pain
+    assert read.unmapped == {f"ServiceRequest code {LOINC}|00000-0": 1}
+
+
+def test_the_demo_export_end_to_end_matches_answering_each_case_alone(
+    kb: KnowledgeBase, tmp_path: Path, cli_kb: KnowledgeBase
+) -> None:
+    assert main(["audit", "--demo", "400", "--seed", "3", "--output", str(tmp_path / "report")]) == 0
+    with (tmp_path / "report" / "orders.csv").open() as file:
+        rows = list(csv.DictReader(file))
+    assert len(rows) == 400 and tuple(rows[0]) == COLUMNS
+    ratings = {r["rating"] for r in rows}
+    assert {"appropriate", "not-appropriate", "no-criteria-apply"} <= ratings
+    report = json.loads((tmp_path / "report" / "summary.json").read_text())
+    assert report["orders"] == 400 and report["overall"]["orders"] == 400
+    assert (
+        sum(
+            report["overall"][r]
+            for r in ("appropriate", "may-be-appropriate", "not-appropriate", "no-criteria-apply")
+        )
+        == 400
+    )
+    assert sum(month["orders"] for month in report["by_month"].values()) == 400
+    assert report["unmapped_codes"] and report["not_appropriate_patterns"][0]["example_order"]
+    assert {r["ontology_version"] for r in rows} == {kb.version}
+    # each order as if asked alone: the same export read again, each case answered afresh
+    export = synthesize(code_book(kb), 400, seed=3)
+    read = read_inputs(write_export(export, tmp_path / "export"), code_book(kb))
+    for order, written in zip(read.orders, rows, strict=True):
+        try:
+            answer = kb.recommend(order.case) if order.case is not None else None
+        except Exception:
+            answer = None
+        assert rate(order.ordered_procedure, answer) == written["rating"], order.order_id
+
+
+def test_a_failed_write_leaves_no_report(
+    kb: KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read = read_inputs(write_export(synthesize(code_book(kb), 20), tmp_path / "export"), code_book(kb))
+    rows = [row(item, kb.version) for item in rate_orders(read.orders, kb)]
+    report = summary(rows, read, kb.version)
+    output = tmp_path / "report"
+    write(output, rows, report)
+    before = (output / "orders.csv").read_bytes()
+
+    def broken(*args: object, **kwargs: object) -> str:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(audit_run.json, "dumps", broken)
+    with pytest.raises(OSError):
+        write(output, rows[:5], report)
+    assert (output / "orders.csv").read_bytes() == before  # the last complete report stays
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["export", "report"]  # no half-written folder
