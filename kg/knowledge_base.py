@@ -18,7 +18,7 @@ from rdflib.term import Node
 
 from kg.answer.axioms import Renderer
 from kg.answer.evaluation import Evaluation
-from kg.answer.recommend import recommend
+from kg.answer.recommend import evaluate, recommend
 from kg.config import QUERIES_DIR, Settings
 from kg.engine.classifier import Classifier, unsupported_constructs
 from kg.engine.compiled import CompiledEngine
@@ -165,6 +165,11 @@ class KnowledgeBase:
     def recommend(self, case: Case, reasoner: str | None = None) -> Answer:
         """The answer for ``case`` by ``reasoner`` (default: the loaded default); raises CaseError."""
         return recommend(self, case, self.engines[reasoner or self.default_reasoner])
+
+    def evaluate(self, case: Case, reasoner: str | None = None) -> Evaluation:
+        """The case's own evaluation (urgency, recommendations, do-not-order), as :meth:`recommend`
+        answers it without the what-if variants and the rest of the answer; raises CaseError."""
+        return evaluate(self, case, self.engines[reasoner or self.default_reasoner])
 
 
 def _cache_tables(derived: Derived, engine: Engine | None, cache_dir: Path | None) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -160,6 +161,14 @@ def test_the_demo_export_end_to_end_matches_answering_each_case_alone(
     assert sum(month["orders"] for month in report["by_month"].values()) == 400
     assert report["unmapped_codes"] and report["not_appropriate_patterns"][0]["example_order"]
     assert {r["ontology_version"] for r in rows} == {kb.version}
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(tmp_path / "report" / "orders.parquet").to_pylist()
+    assert table == rows  # the same orders, column for column
+    page = (tmp_path / "report" / "report.html").read_text()
+    assert page.count("<svg") >= 4 and f"{100 * report['overall']['share_appropriate']:.1f}%" in page
+    assert not re.search(r"""(?:src|href)=["']?(?:https?:)?//""", page), "self-contained: nothing fetched"
+    assert "<script" not in page and kb.version in page and "Decision support only" in page
     # each order as if asked alone: the same export read again, each case answered afresh
     export = synthesize(code_book(kb), 400, seed=3)
     read = read_inputs(write_export(export, tmp_path / "export"), code_book(kb))
@@ -189,3 +198,14 @@ def test_a_failed_write_leaves_no_report(
         write(output, rows[:5], report)
     assert (output / "orders.csv").read_bytes() == before  # the last complete report stays
     assert sorted(p.name for p in tmp_path.iterdir()) == ["export", "report"]  # no half-written folder
+
+
+def test_the_command_refuses_what_it_cannot_audit(
+    tmp_path: Path, cli_kb: KnowledgeBase, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["audit", "--output", str(tmp_path / "out")]) == 2
+    assert "give INPUT files or folders, or --demo N" in capsys.readouterr().err
+    assert main(["audit", str(tmp_path / "missing.ndjson"), "--output", str(tmp_path / "out")]) == 2
+    assert "no such file or folder" in capsys.readouterr().err
+    assert main(["audit", "--demo", "0", "--output", str(tmp_path / "out")]) == 2
+    assert not (tmp_path / "out").exists()

@@ -16,18 +16,22 @@ from __future__ import annotations
 
 from typing import Literal
 
+from kg.answer.evaluation import Evaluation
 from kg.model.answer import Answer
 
 Rating = Literal["appropriate", "may-be-appropriate", "not-appropriate", "no-criteria-apply"]
 RATINGS: tuple[Rating, ...] = ("appropriate", "may-be-appropriate", "not-appropriate", "no-criteria-apply")
 
 
-def rate(procedure: str | None, answer: Answer | None) -> Rating:
-    """The rating of ordering ``procedure`` (a kg procedure ID, None: none matched) given ``answer``
-    (None: the case was rejected)."""
+def rate(procedure: str | None, answer: Answer | Evaluation | None) -> Rating:
+    """The rating of ordering ``procedure`` (a kg procedure ID, None: none matched) given the
+    answer for the case, or its evaluation (None: the case was rejected)."""
     if answer is None or procedure is None:
         return "no-criteria-apply"
-    if any(advice.procedure == procedure for advice in answer.do_not_order):
+    advised = (
+        answer.do_not_order if isinstance(answer, Evaluation) else {a.procedure for a in answer.do_not_order}
+    )
+    if procedure in advised:
         return "not-appropriate"
     recommended = {r.procedure: r.appropriateness for r in answer.recommendations}
     if procedure not in recommended:

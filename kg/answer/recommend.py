@@ -29,7 +29,7 @@ from kg.model.namespaces import CASE
 
 if TYPE_CHECKING:
     from kg.answer.knowledge import Knowledge
-    from kg.engine.inference import Engine, Inference, QueryRow
+    from kg.engine.inference import Engine, Inference, Prepared, QueryRow
 
 
 def recommend(kb: Knowledge, case: Case, engine: Engine) -> Answer:
@@ -38,22 +38,12 @@ def recommend(kb: Knowledge, case: Case, engine: Engine) -> Answer:
     Raises CaseError for an unknown finding, and for a case an input rule rejects (out of scope or
     contradictory, and reaching no presentation urgent enough that it must be answered anyway).
     """
-    given = [(finding, kb.finding_classes[finding]) for finding in _given_findings(kb, case)]
-    measurements = {
-        kb.case_properties[name]: measurement_literal(value)
-        for name, value in case.model_dump(exclude={"findings"}, exclude_none=True).items()
-        if name in kb.case_properties
-    }
-    prepared = engine.prepare(given, measurements)
-    derivations = prepared.derivations
-    findings = given + [(str(row.id), row.finding) for row in derivations]
-    candidates = list(dict.fromkeys(str(c.id) for c in prepared.candidates))
-    classes = {str(c.id): c.finding for c in prepared.candidates}
-    variants = {hypothesis(finding): (finding, classes[finding]) for finding in candidates}
-    inference = engine.infer(findings, variants, measurements)
-    main = _evaluations(kb, inference, [CASE])[CASE]
+    given, prepared, inference, main = _evaluated(kb, case, engine, variants=True)
     input_caveats = _input_rules(kb, prepared.input_rules, main)
-    evaluations = {CASE: main, **_evaluations(kb, inference, list(variants))}
+    derivations = prepared.derivations
+    candidates = list(dict.fromkeys(str(c.id) for c in prepared.candidates))
+    variants = [hypothesis(finding) for finding in candidates]
+    evaluations = {CASE: main, **_evaluations(kb, inference, variants)}
     presentations = inference.rows("presentations", CASE)
     procedures = kb.procedures_by_id
     recommendations = [
@@ -102,6 +92,37 @@ def recommend(kb: Knowledge, case: Case, engine: Engine) -> Answer:
         derived_findings=list(dict.fromkeys(str(row.id) for row in derivations)),
         ontology_version=kb.version,
     )
+
+
+def evaluate(kb: Knowledge, case: Case, engine: Engine) -> Evaluation:
+    """The case's own evaluation: its urgency, the recommendations after the procedure rules and
+    the do-not-order advice, exactly as :func:`recommend` answers them, without the what-if variants
+    and the answer's assembly: what a batch audit rates an order against. Raises CaseError as
+    :func:`recommend` does."""
+    _, prepared, _, main = _evaluated(kb, case, engine, variants=False)
+    _input_rules(kb, prepared.input_rules, main)
+    return main
+
+
+def _evaluated(
+    kb: Knowledge, case: Case, engine: Engine, variants: bool
+) -> tuple[list[tuple[str, URIRef]], Prepared, Inference, Evaluation]:
+    """The case's findings as given, what the queries before classification found, its inference
+    (with a what-if variant per candidate finding when ``variants``) and its own evaluation."""
+    given = [(finding, kb.finding_classes[finding]) for finding in _given_findings(kb, case)]
+    measurements = {
+        kb.case_properties[name]: measurement_literal(value)
+        for name, value in case.model_dump(exclude={"findings"}, exclude_none=True).items()
+        if name in kb.case_properties
+    }
+    prepared = engine.prepare(given, measurements)
+    findings = given + [(str(row.id), row.finding) for row in prepared.derivations]
+    hypotheses = {}
+    if variants:
+        classes = {str(c.id): c.finding for c in prepared.candidates}
+        hypotheses = {hypothesis(finding): (finding, classes[finding]) for finding in classes}
+    inference = engine.infer(findings, hypotheses, measurements)
+    return given, prepared, inference, _evaluations(kb, inference, [CASE])[CASE]
 
 
 def _given_findings(kb: Knowledge, case: Case) -> list[str]:

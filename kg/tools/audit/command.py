@@ -8,6 +8,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tqdm import tqdm
+
 from kg.cds.codes import code_book
 from kg.config import Settings
 from kg.knowledge_base import KnowledgeBase
@@ -70,9 +72,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             files += write_export(synthesize(book, args.demo, args.seed), Path(scratch) / "export")
         start = time.perf_counter()
         read = read_inputs(files, book)
-        rated = rate_orders(
-            read.orders, kb, lambda done: print(f"\r{done:,} orders rated", end="", file=sys.stderr)
-        )
+        with tqdm(total=len(read.orders), unit=" orders", disable=None, desc="rating") as bar:
+            rated = rate_orders(read.orders, kb, bar.update)
         rows = [row(item, kb.version) for item in rated]
         report = summary(rows, read, kb.version)
         try:
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     seconds = time.perf_counter() - start
     overall = report["overall"]
     print(
-        f"\n{len(rows):,} orders in {seconds:.1f} s ({len(rows) / max(seconds, 1e-9):,.0f}/s): "
+        f"{len(rows):,} orders in {seconds:.1f} s ({len(rows) / max(seconds, 1e-9):,.0f}/s): "
         f"{overall['share_appropriate']:.1%} appropriate; {report['problems']} input problems; "
         f"written to {args.output}/orders.csv and summary.json"
         if rows

@@ -1,4 +1,5 @@
-"""Rate each order against kg's answer for its case, and write ``orders.csv`` and ``summary.json``.
+"""Rate each order against kg's answer for its case, and write ``orders.csv``, ``orders.parquet``,
+``summary.json`` and ``report.html``.
 
 Orders with equal cases share one answer (distinct cases are few next to orders: a department's
 orders repeat the same presentations). The outputs are written to a temporary folder beside the
@@ -20,11 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from kg import DISCLAIMER
+from kg.answer.evaluation import Evaluation
 from kg.answer.rating import RATINGS, rate
 from kg.knowledge_base import KnowledgeBase
-from kg.model.answer import Answer
 from kg.model.errors import CaseError
 from kg.tools.audit.inputs import Order, Read
+from kg.tools.audit.report import html_report, write_parquet
 
 #: The columns of orders.csv, in order.
 COLUMNS = (
@@ -51,36 +53,40 @@ class Rated:
 
     order: Order
     rating: str
-    answer: Answer | None
+    evaluation: Evaluation | None
     rejected: str
 
 
 def rate_orders(
-    orders: list[Order], kb: KnowledgeBase, progress: Callable[[int], None] | None = None
+    orders: list[Order], kb: KnowledgeBase, progress: Callable[[int], object] | None = None
 ) -> list[Rated]:
-    """Each order rated (:func:`kg.answer.rating.rate`) against the answer for its case."""
-    answers: dict[str, tuple[Answer | None, str]] = {}
+    """Each order rated (:func:`kg.answer.rating.rate`) against its case's evaluation: what the
+    answer for the case recommends and advises against (:meth:`KnowledgeBase.evaluate`, the
+    answer without its what-if variants and assembly); equal cases are evaluated once."""
+    evaluations: dict[str, tuple[Evaluation | None, str]] = {}
     rated = []
     for index, order in enumerate(orders):
-        answer, rejected = None, order.rejected
+        evaluation, rejected = None, order.rejected
         if order.case is not None:
             key = order.case.model_dump_json()
-            if key not in answers:
+            if key not in evaluations:
                 try:
-                    answers[key] = (kb.recommend(order.case), "")
+                    evaluations[key] = (kb.evaluate(order.case), "")
                 except CaseError as error:
-                    answers[key] = (None, error.message)
-            answer, rejected = answers[key]
-        rated.append(Rated(order, rate(order.ordered_procedure, answer), answer, rejected))
+                    evaluations[key] = (None, error.message)
+            evaluation, rejected = evaluations[key]
+        rated.append(Rated(order, rate(order.ordered_procedure, evaluation), evaluation, rejected))
         if progress is not None and index % 1000 == 999:
-            progress(index + 1)
+            progress(1000)
+    if progress is not None and len(orders) % 1000:
+        progress(len(orders) % 1000)
     return rated
 
 
 def row(item: Rated, version: str) -> dict[str, str]:
     """An order's row of orders.csv."""
-    order, answer = item.order, item.answer
-    first = answer.recommendations[0] if answer and answer.recommendations else None
+    order, evaluation = item.order, item.evaluation
+    first = evaluation.recommendations[0] if evaluation and evaluation.recommendations else None
     return {
         "order_id": order.order_id,
         "date": order.date,
@@ -89,7 +95,7 @@ def row(item: Rated, version: str) -> dict[str, str]:
         "ordered_procedure": order.ordered_procedure or "",
         "ordered_code": order.ordered_code,
         "rating": item.rating,
-        "urgency": answer.urgency if answer else "",
+        "urgency": evaluation.urgency if evaluation else "",
         "recommended_procedure": first.procedure if first else "",
         "presentation": first.presentation if first else "",
         "rejected": item.rejected,
@@ -153,17 +159,23 @@ def _counts(counts: Counter[str]) -> dict[str, Any]:
 
 
 def write(output: Path, rows: list[dict[str, str]], report: dict[str, Any]) -> None:
-    """orders.csv and summary.json in ``output``, all or nothing: written in a temporary folder
+    """orders.csv, orders.parquet, summary.json and report.html in ``output``, all or nothing:
+    written in a temporary folder
     beside it, then moved into place (a folder already there is replaced)."""
     output = output.resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)  # as a folder made with mkdir would be (mkdtemp makes it private)
     try:
         with (staging / "orders.csv").open("w", newline="") as file:
             writer = csv.DictWriter(file, fieldnames=COLUMNS)
             writer.writeheader()
             writer.writerows(rows)
         (staging / "summary.json").write_text(json.dumps(report, indent=1) + "\n")
+        write_parquet(staging / "orders.parquet", rows, COLUMNS)
+        (staging / "report.html").write_text(html_report(report))
         if output.exists():
             old = output.with_name(f".{output.name}-old")
             shutil.rmtree(old, ignore_errors=True)
