@@ -5,15 +5,19 @@ from __future__ import annotations
 import csv
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from kg.answer.rating import rate
+from kg.answer.rating import Verdict, rate
 from kg.cds.codes import code_book
 from kg.cli import main
+from kg.config import Settings
 from kg.knowledge_base import KnowledgeBase
 from kg.model.case import Case
+from kg.model.errors import CaseError
+from kg.tools.audit import backends
 from kg.tools.audit import run as audit_run
 from kg.tools.audit.inputs import read_inputs
 from kg.tools.audit.run import COLUMNS, rate_orders, row, summary, write
@@ -56,17 +60,21 @@ def ndjson(path: Path, *resources: dict | str) -> Path:
     return path
 
 
+def here(kb: KnowledgeBase) -> backends.Backend:
+    return backends.in_process(kb, lambda done: None)
+
+
 def rated_by_id(kb: KnowledgeBase, *paths: Path) -> tuple[dict[str, str], object]:
     read = read_inputs(list(paths), code_book(kb))
-    return {item.order.order_id: item.rating for item in rate_orders(read.orders, kb)}, read
+    return {item.order.order_id: item.rating for item in rate_orders(read.orders, here(kb))}, read
 
 
 def test_the_rating_compares_the_order_with_the_answer(kb: KnowledgeBase) -> None:
-    answer = kb.recommend(Case(findings=["low-back-pain", "leg-weakness"], age=45.0))
-    first, *alternatives = answer.recommendations
-    assert rate(first.procedure, answer) == "appropriate"
-    lower = [r for r in alternatives if r.appropriateness != first.appropriateness]
-    assert lower and all(rate(r.procedure, answer) == "may-be-appropriate" for r in lower)
+    answer = Verdict.of(kb.recommend(Case(findings=["low-back-pain", "leg-weakness"], age=45.0)))
+    first, *alternatives = answer.recommended
+    assert rate(first[0], answer) == "appropriate"
+    lower = [r for r in alternatives if r[1] != first[1]]
+    assert lower and all(rate(r[0], answer) == "may-be-appropriate" for r in lower)
     assert rate("xr-lumbar", answer) == "not-appropriate"  # on the do-not-order list
     assert rate(None, answer) == "no-criteria-apply"  # a code that names no kg procedure
     assert rate("xr-lumbar", None) == "no-criteria-apply"  # a rejected case
@@ -174,8 +182,8 @@ def test_the_demo_export_end_to_end_matches_answering_each_case_alone(
     read = read_inputs(write_export(export, tmp_path / "export"), code_book(kb))
     for order, written in zip(read.orders, rows, strict=True):
         try:
-            answer = kb.recommend(order.case) if order.case is not None else None
-        except Exception:
+            answer = Verdict.of(kb.recommend(order.case)) if order.case is not None else None
+        except CaseError:
             answer = None
         assert rate(order.ordered_procedure, answer) == written["rating"], order.order_id
 
@@ -184,7 +192,7 @@ def test_a_failed_write_leaves_no_report(
     kb: KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     read = read_inputs(write_export(synthesize(code_book(kb), 20), tmp_path / "export"), code_book(kb))
-    rows = [row(item, kb.version) for item in rate_orders(read.orders, kb)]
+    rows = [row(item, kb.version) for item in rate_orders(read.orders, here(kb))]
     report = summary(rows, read, kb.version)
     output = tmp_path / "report"
     write(output, rows, report)
@@ -209,3 +217,26 @@ def test_the_command_refuses_what_it_cannot_audit(
     assert "no such file or folder" in capsys.readouterr().err
     assert main(["audit", "--demo", "0", "--output", str(tmp_path / "out")]) == 2
     assert not (tmp_path / "out").exists()
+
+
+def test_a_process_pool_and_a_dask_cluster_give_the_same_ratings_with_the_knowledge_loaded_once_per_worker(
+    kb: KnowledgeBase, tmp_path: Path, shipped_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("distributed")
+    settings = replace(Settings.from_env(), cache_dir=shipped_cache, watch=False)
+    read = read_inputs(
+        write_export(synthesize(code_book(kb), 300, seed=5), tmp_path / "export"), code_book(kb)
+    )
+    expected = [row(item, kb.version) for item in rate_orders(read.orders, here(kb))]
+    monkeypatch.setattr(backends, "PARTITION", 25)  # more partitions than workers
+    distinct = list(dict.fromkeys(o.case.model_dump_json() for o in read.orders if o.case is not None))
+    assert len(distinct) > 4 * 25
+    for backend in (
+        backends.process_pool(settings, 2, lambda done: None),
+        backends.dask_cluster(settings, None, 2, lambda done: None),
+    ):
+        parts = backend(distinct)
+        assert len(parts) == -(-len(distinct) // 25)
+        assert len({pid for pid, _, _ in parts}) <= 2 and {loads for _, loads, _ in parts} == {1}
+        got = [row(item, kb.version) for item in rate_orders(read.orders, lambda cases, b=backend: b(cases))]
+        assert got == expected  # row for row

@@ -14,6 +14,7 @@ compares the order with them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from kg.answer.evaluation import Evaluation
@@ -23,19 +24,37 @@ Rating = Literal["appropriate", "may-be-appropriate", "not-appropriate", "no-cri
 RATINGS: tuple[Rating, ...] = ("appropriate", "may-be-appropriate", "not-appropriate", "no-criteria-apply")
 
 
-def rate(procedure: str | None, answer: Answer | Evaluation | None) -> Rating:
+@dataclass(frozen=True)
+class Verdict:
+    """What an order is rated against: the case's urgency, its recommendations in order as
+    (procedure, appropriateness, presentation), and the procedures advised against. Small and
+    picklable: what a worker of a batch audit sends back for a case."""
+
+    urgency: str
+    recommended: tuple[tuple[str, str, str], ...]
+    advised_against: frozenset[str]
+
+    @classmethod
+    def of(cls, answer: Answer | Evaluation) -> Verdict:
+        """The verdict of an answer, or of a case's evaluation (the answer's own part)."""
+        if isinstance(answer, Evaluation):
+            advised = frozenset(answer.do_not_order)
+        else:
+            advised = frozenset(advice.procedure for advice in answer.do_not_order)
+        recommended = tuple((r.procedure, r.appropriateness, r.presentation) for r in answer.recommendations)
+        return cls(answer.urgency, recommended, advised)
+
+
+def rate(procedure: str | None, verdict: Verdict | None) -> Rating:
     """The rating of ordering ``procedure`` (a kg procedure ID, None: none matched) given the
-    answer for the case, or its evaluation (None: the case was rejected)."""
-    if answer is None or procedure is None:
+    case's verdict (None: the case was rejected)."""
+    if verdict is None or procedure is None:
         return "no-criteria-apply"
-    advised = (
-        answer.do_not_order if isinstance(answer, Evaluation) else {a.procedure for a in answer.do_not_order}
-    )
-    if procedure in advised:
+    if procedure in verdict.advised_against:
         return "not-appropriate"
-    recommended = {r.procedure: r.appropriateness for r in answer.recommendations}
-    if procedure not in recommended:
+    appropriateness = {recommended: category for recommended, category, _ in verdict.recommended}
+    if procedure not in appropriateness:
         return "not-appropriate"
-    if recommended[procedure] == answer.recommendations[0].appropriateness:
+    if appropriateness[procedure] == verdict.recommended[0][1]:
         return "appropriate"
     return "may-be-appropriate"

@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from kg.answer.rating import rate
+from kg.answer.rating import Verdict, rate
 from kg.cds.codes import CodeBook
 from kg.cds.fhir import Order
 from kg.model.answer import Answer
@@ -186,7 +186,7 @@ def pama_rating(order: Order, answer: Answer | None) -> str:
     counts as ``appropriate``: kg recommends it, first or as an alternative): ``not-appropriate``
     when kg does not recommend it or advises against it, ``no-criteria-apply`` when the case is
     outside kg's criteria (``answer`` None)."""
-    rating = rate(order.procedure, answer)
+    rating = rate(order.procedure, None if answer is None else Verdict.of(answer))
     return "appropriate" if rating == "may-be-appropriate" else rating
 
 

@@ -6,6 +6,7 @@ import argparse
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from tqdm import tqdm
@@ -13,6 +14,7 @@ from tqdm import tqdm
 from kg.cds.codes import code_book
 from kg.config import Settings
 from kg.knowledge_base import KnowledgeBase
+from kg.tools.audit.backends import Backend, dask_cluster, in_process, process_pool
 from kg.tools.audit.inputs import read_inputs
 from kg.tools.audit.run import rate_orders, row, summary, write
 from kg.tools.audit.synth import synthesize, write_export
@@ -37,6 +39,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="audit a synthetic export of N orders (written to OUTPUT/export)",
     )
     parser.add_argument("--seed", type=int, default=1, help="the synthetic export's seed (with --demo)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="evaluate the cases in N processes of this machine (with --cluster local: N Dask workers)",
+    )
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--cluster", choices=["local"], help="local: a Dask LocalCluster of --workers processes (default 2)"
+    )
+    where.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler, e.g. tcp://host:8786")
 
 
 def _files(inputs: list[Path]) -> list[Path]:
@@ -51,6 +65,19 @@ def _files(inputs: list[Path]) -> list[Path]:
     return files
 
 
+def _backend(
+    args: argparse.Namespace, settings: Settings, kb: KnowledgeBase, progress: Callable[[int], object]
+) -> Backend:
+    """Where the cases are evaluated: here, a process pool, or a Dask cluster."""
+    if args.scheduler:
+        return dask_cluster(settings, args.scheduler, args.workers, progress)
+    if args.cluster == "local":
+        return dask_cluster(settings, None, args.workers if args.workers > 1 else 2, progress)
+    if args.workers > 1:
+        return process_pool(settings, args.workers, progress)
+    return in_process(kb, progress)
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Read, rate, write; 0 when the report was written (problems in the input are in it), 2 when
     there was nothing to audit or it could not be written."""
@@ -59,6 +86,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     if args.demo is not None and not 1 <= args.demo <= 10_000_000:
         print("kg audit: --demo: give a number of orders from 1 to 10,000,000", file=sys.stderr)
+        return 2
+    if not 1 <= args.workers <= 256:
+        print("kg audit: --workers: give a number of processes from 1 to 256", file=sys.stderr)
         return 2
     try:
         files = _files(args.inputs)
@@ -72,8 +102,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             files += write_export(synthesize(book, args.demo, args.seed), Path(scratch) / "export")
         start = time.perf_counter()
         read = read_inputs(files, book)
-        with tqdm(total=len(read.orders), unit=" orders", disable=None, desc="rating") as bar:
-            rated = rate_orders(read.orders, kb, bar.update)
+        with tqdm(unit=" cases", disable=None, desc="evaluating") as bar:
+            rated = rate_orders(read.orders, _backend(args, settings, kb, bar.update))
         rows = [row(item, kb.version) for item in rated]
         report = summary(rows, read, kb.version)
         try:

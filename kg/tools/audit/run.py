@@ -15,16 +15,13 @@ import os
 import shutil
 import tempfile
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kg import DISCLAIMER
-from kg.answer.evaluation import Evaluation
-from kg.answer.rating import RATINGS, rate
-from kg.knowledge_base import KnowledgeBase
-from kg.model.errors import CaseError
+from kg.answer.rating import RATINGS, Verdict, rate
+from kg.tools.audit.backends import Backend
 from kg.tools.audit.inputs import Order, Read
 from kg.tools.audit.report import html_report, write_parquet
 
@@ -53,40 +50,30 @@ class Rated:
 
     order: Order
     rating: str
-    evaluation: Evaluation | None
+    verdict: Verdict | None
     rejected: str
 
 
-def rate_orders(
-    orders: list[Order], kb: KnowledgeBase, progress: Callable[[int], object] | None = None
-) -> list[Rated]:
-    """Each order rated (:func:`kg.answer.rating.rate`) against its case's evaluation: what the
-    answer for the case recommends and advises against (:meth:`KnowledgeBase.evaluate`, the
-    answer without its what-if variants and assembly); equal cases are evaluated once."""
-    evaluations: dict[str, tuple[Evaluation | None, str]] = {}
+def rate_orders(orders: list[Order], evaluate: Backend) -> list[Rated]:
+    """Each order rated (:func:`kg.answer.rating.rate`) against its case's verdict: what the answer
+    for the case recommends and advises against (:meth:`KnowledgeBase.evaluate`, the answer without
+    its what-if variants and assembly). The distinct cases are evaluated once each, by ``evaluate``
+    (a backend of :mod:`kg.tools.audit.backends`)."""
+    keys = [order.case.model_dump_json() if order.case is not None else None for order in orders]
+    distinct = list(dict.fromkeys(key for key in keys if key is not None))
+    outcomes = [outcome for _, _, part in evaluate(distinct) for outcome in part]
+    by_case = dict(zip(distinct, outcomes, strict=True))
     rated = []
-    for index, order in enumerate(orders):
-        evaluation, rejected = None, order.rejected
-        if order.case is not None:
-            key = order.case.model_dump_json()
-            if key not in evaluations:
-                try:
-                    evaluations[key] = (kb.evaluate(order.case), "")
-                except CaseError as error:
-                    evaluations[key] = (None, error.message)
-            evaluation, rejected = evaluations[key]
-        rated.append(Rated(order, rate(order.ordered_procedure, evaluation), evaluation, rejected))
-        if progress is not None and index % 1000 == 999:
-            progress(1000)
-    if progress is not None and len(orders) % 1000:
-        progress(len(orders) % 1000)
+    for order, key in zip(orders, keys, strict=True):
+        verdict, rejected = by_case[key] if key is not None else (None, order.rejected)
+        rated.append(Rated(order, rate(order.ordered_procedure, verdict), verdict, rejected))
     return rated
 
 
 def row(item: Rated, version: str) -> dict[str, str]:
     """An order's row of orders.csv."""
-    order, evaluation = item.order, item.evaluation
-    first = evaluation.recommendations[0] if evaluation and evaluation.recommendations else None
+    order, verdict = item.order, item.verdict
+    first = verdict.recommended[0] if verdict and verdict.recommended else None
     return {
         "order_id": order.order_id,
         "date": order.date,
@@ -95,9 +82,9 @@ def row(item: Rated, version: str) -> dict[str, str]:
         "ordered_procedure": order.ordered_procedure or "",
         "ordered_code": order.ordered_code,
         "rating": item.rating,
-        "urgency": evaluation.urgency if evaluation else "",
-        "recommended_procedure": first.procedure if first else "",
-        "presentation": first.presentation if first else "",
+        "urgency": verdict.urgency if verdict else "",
+        "recommended_procedure": first[0] if first else "",
+        "presentation": first[2] if first else "",
         "rejected": item.rejected,
         "ontology_version": version,
     }
