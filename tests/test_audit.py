@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import re
 from dataclasses import replace
@@ -216,6 +217,20 @@ def test_the_command_refuses_what_it_cannot_audit(
     assert main(["audit", str(tmp_path / "missing.ndjson"), "--output", str(tmp_path / "out")]) == 2
     assert "no such file or folder" in capsys.readouterr().err
     assert main(["audit", "--demo", "0", "--output", str(tmp_path / "out")]) == 2
+    assert main(["audit", "--demo", "5", "--workers", "0", "--output", str(tmp_path / "out")]) == 2
+    assert "--workers: give a number of processes from 1 to 256" in capsys.readouterr().err
+    if importlib.util.find_spec("distributed"):
+        unreachable = [
+            "audit",
+            "--demo",
+            "5",
+            "--scheduler",
+            "tcp://127.0.0.1:9",
+            "--output",
+            str(tmp_path / "out"),
+        ]
+        assert main(unreachable) == 2
+        assert "--scheduler tcp://127.0.0.1:9: the cases could not be evaluated" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
 

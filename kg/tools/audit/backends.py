@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from kg.config import Settings
     from kg.knowledge_base import KnowledgeBase
 
+#: How long to try to reach a Dask scheduler given by address.
+CONNECT_TIMEOUT_S = 10
 #: Distinct cases a partition holds: enough to outweigh sending it, small enough to spread.
 PARTITION = 2000
 Outcome = tuple[Verdict | None, str]  # the verdict, or None and why the case was rejected
@@ -112,7 +114,7 @@ def dask_cluster(
                 n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
             )
         try:
-            with Client(cluster if cluster is not None else scheduler) as client:
+            with Client(cluster if cluster is not None else scheduler, timeout=CONNECT_TIMEOUT_S) as client:
                 parts = list(partitions(cases))
                 futures = [client.submit(evaluate_partition, settings, part, pure=False) for part in parts]
                 order = {future.key: index for index, future in enumerate(futures)}

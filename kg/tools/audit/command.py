@@ -102,8 +102,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             files += write_export(synthesize(book, args.demo, args.seed), Path(scratch) / "export")
         start = time.perf_counter()
         read = read_inputs(files, book)
-        with tqdm(unit=" cases", disable=None, desc="evaluating") as bar:
-            rated = rate_orders(read.orders, _backend(args, settings, kb, bar.update))
+        try:
+            with tqdm(unit=" cases", disable=None, desc="evaluating") as bar:
+                rated = rate_orders(read.orders, _backend(args, settings, kb, bar.update))
+        except (OSError, RuntimeError, TimeoutError) as exc:  # a cluster that cannot be reached or started
+            where = f"--scheduler {args.scheduler}" if args.scheduler else "the worker processes"
+            print(f"kg audit: {where}: the cases could not be evaluated: {exc}", file=sys.stderr)
+            return 2
         rows = [row(item, kb.version) for item in rated]
         report = summary(rows, read, kb.version)
         try:

@@ -56,6 +56,9 @@ KEYS = (
     "sparql_qps",
     "oxigraph_qps",
     "sparql_ratio",
+    "audit_orders_per_s",  # kg audit end to end in one process (NDJSON in, the four files out)
+    "audit_workers_orders_per_s",  # the same with --workers 2
+    "audit_dask_orders_per_s",  # the same on a 2-worker Dask LocalCluster
 )
 
 
@@ -263,9 +266,10 @@ class Plan:
     http_bodies: int  # distinct case bodies prepared for the load
     cold_runs: int  # warm-cache process starts
     sparql_seconds: float  # per SPARQL server, after HTTP_WARMUP_S
+    audit_orders: int  # orders of the synthetic export kg audit rates
 
 
-QUICK = Plan("quick", 3, 2_000, 5_000, (1_000, 10_000), 5.0, 20_000, 1, 5.0)
+QUICK = Plan("quick", 3, 2_000, 5_000, (1_000, 10_000), 5.0, 20_000, 1, 5.0, 20_000)
 
 
-FULL = Plan("full", 20, 20_000, 50_000, (1_000, 100_000), 15.0, 60_000, 3, 15.0)
+FULL = Plan("full", 20, 20_000, 50_000, (1_000, 100_000), 15.0, 60_000, 3, 15.0, 100_000)

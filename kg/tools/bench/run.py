@@ -73,6 +73,7 @@ def benchmark(args: argparse.Namespace, settings: Settings) -> Results:
     """Every measurement."""
     from kg.knowledge_base import KnowledgeBase  # here, so that the bare app's server does not load rdflib
     from kg.sparql.dataset import nquads
+    from kg.tools.bench.audit import audit_rates
 
     plan = QUICK if args.quick else FULL
     wrk_path()  # before minutes of measuring in process, not after them
@@ -109,6 +110,7 @@ def benchmark(args: argparse.Namespace, settings: Settings) -> Results:
     queries = example_queries()
     sparql, oxigraph = sparql_loads(nquads(kb.ontology, kb.closed), queries, args, plan, server_env(settings))
     cold = cold_start_s(settings, answered_bodies(kb, stream, 1 + plan.cold_runs))
+    audit_one, audit_pool, audit_dask = audit_rates(settings, plan.audit_orders, args.seed)
 
     owlrl_p50, fast_p50 = statistics.median(comparison.owlrl_ms), statistics.median(fast)
     metrics = {
@@ -138,6 +140,9 @@ def benchmark(args: argparse.Namespace, settings: Settings) -> Results:
         "sparql_qps": round(sparql.rps, 1),
         "oxigraph_qps": round(oxigraph.rps, 1),
         "sparql_ratio": round(sparql.rps / oxigraph.rps, 4),
+        "audit_orders_per_s": round(audit_one, 1),
+        "audit_workers_orders_per_s": round(audit_pool, 1),
+        "audit_dask_orders_per_s": round(audit_dask, 1),
     }
     assert tuple(metrics) == KEYS
     return Results(
@@ -243,6 +248,12 @@ def table(results: Results, args: argparse.Namespace, settings: Settings) -> str
             f"client CPU {results.sparql_loads[1].client_cpu:.2f})",
         ),
         ("SPARQL kg / Oxigraph", f"{m['sparql_ratio']:.4f}"),
+        (
+            "kg audit",
+            f"{m['audit_orders_per_s']:,.0f} orders/s in one process, {m['audit_workers_orders_per_s']:,.0f} "
+            f"with 2 processes, {m['audit_dask_orders_per_s']:,.0f} on a 2-worker Dask LocalCluster "
+            f"({plan.audit_orders:,} synthetic orders, NDJSON in, the four files out)",
+        ),
     ]
     width = max(len(label) for label, _ in rows)
     lines = [f"{label:<{width}}  {value}" for label, value in rows]
