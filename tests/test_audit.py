@@ -255,3 +255,29 @@ def test_a_process_pool_and_a_dask_cluster_give_the_same_ratings_with_the_knowle
         assert len({pid for pid, _, _ in parts}) <= 2 and {loads for _, loads, _ in parts} == {1}
         got = [row(item, kb.version) for item in rate_orders(read.orders, lambda cases, b=backend: b(cases))]
         assert got == expected  # row for row
+
+
+def test_a_streamed_export_in_buckets_gives_the_ratings_of_reading_it_whole(
+    kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    from kg.tools.audit.inputs import stream_inputs
+
+    book = code_book(kb)
+    files = write_export(synthesize(book, 400, seed=4), tmp_path / "export")
+    files.append(ndjson(tmp_path / "bad.ndjson", "{not json", order("orphan", "nobody", XR, "2025-02-01")))
+    whole = read_inputs(files, book)
+    expected = {i.order.order_id: i.rating for i in rate_orders(whole.orders, here(kb))}
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    read, batches = stream_inputs(files, book, scratch, bucket_bytes=40_000)  # several buckets
+    got: dict[str, str] = {}
+    sizes = []
+    for batch in batches:
+        sizes.append(len(batch))
+        got.update((i.order.order_id, i.rating) for i in rate_orders(batch, here(kb)))
+    assert len(sizes) > 3 and max(sizes) < 400  # one bucket at a time, none holding all
+    assert got == expected  # every order, as rated from the whole export
+    assert sorted((p.line, p.message[:8]) for p in read.problems) == sorted(
+        (p.line, p.message[:8]) for p in whole.problems
+    )
+    assert read.unmapped == whole.unmapped and list(scratch.iterdir()) == []  # buckets removed

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kg.answer.rating import Verdict
 from kg.model.case import Case
@@ -70,61 +70,121 @@ def partitions(cases: list[str]) -> Iterator[list[str]]:
         yield cases[start : start + size]
 
 
-def in_process(kb: KnowledgeBase, progress: Callable[[int], object]) -> Backend:
+def in_process(kb: KnowledgeBase, progress: Callable[[int], object]) -> _Workers:
     """Evaluate here, with ``kb``."""
+    return _Here(kb, progress)
 
-    def run(cases: list[str]) -> list[Partition]:
+
+class WorkersFailed(RuntimeError):
+    """The worker processes or the cluster could not evaluate the cases (not started, not reached,
+    gone)."""
+
+
+class _Workers:
+    """A backend whose workers start on its first partitions and serve every later call (an audit
+    evaluates its input bucket by bucket) until :meth:`close`; a context manager."""
+
+    def __call__(self, cases: list[str]) -> list[Partition]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Stop the workers."""
+
+    def __enter__(self) -> _Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _Here(_Workers):
+    def __init__(self, kb: KnowledgeBase, progress: Callable[[int], object]) -> None:
+        self.kb, self.progress = kb, progress
+
+    def __call__(self, cases: list[str]) -> list[Partition]:
         done = []
         for part in partitions(cases):
-            done.append((os.getpid(), 0, evaluate(kb, part)))
-            progress(len(part))
+            done.append((os.getpid(), 0, evaluate(self.kb, part)))
+            self.progress(len(part))
         return done
 
-    return run
 
+class _Pool(_Workers):
+    def __init__(self, settings: Settings, workers: int, progress: Callable[[int], object]) -> None:
+        self.settings, self.workers, self.progress = settings, workers, progress
+        self._pool: ProcessPoolExecutor | None = None
 
-def process_pool(settings: Settings, workers: int, progress: Callable[[int], object]) -> Backend:
-    """Evaluate in ``workers`` processes of this machine."""
-
-    def run(cases: list[str]) -> list[Partition]:
+    def __call__(self, cases: list[str]) -> list[Partition]:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=self.workers)
+        parts = list(partitions(cases))
+        futures = [self._pool.submit(evaluate_partition, self.settings, part) for part in parts]
         done = []
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(evaluate_partition, settings, part) for part in partitions(cases)]
-            for future, part in zip(futures, partitions(cases), strict=True):
+        try:
+            for future, part in zip(futures, parts, strict=True):
                 done.append(future.result())
-                progress(len(part))
+                self.progress(len(part))
+        except (OSError, RuntimeError) as exc:  # BrokenProcessPool is a RuntimeError
+            raise WorkersFailed(str(exc) or type(exc).__name__) from exc
         return done
 
-    return run
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+
+class _Dask(_Workers):
+    def __init__(
+        self, settings: Settings, scheduler: str | None, workers: int, progress: Callable[[int], object]
+    ) -> None:
+        self.settings, self.scheduler, self.workers, self.progress = settings, scheduler, workers, progress
+        self._cluster: Any = None
+        self._client: Any = None
+
+    def __call__(self, cases: list[str]) -> list[Partition]:
+        from distributed import Client, LocalCluster, as_completed
+
+        if self._client is None:
+            try:
+                if self.scheduler is None:
+                    self._cluster = LocalCluster(
+                        n_workers=self.workers, threads_per_worker=1, processes=True, dashboard_address=None
+                    )
+                self._client = Client(self._cluster or self.scheduler, timeout=CONNECT_TIMEOUT_S)
+            except (OSError, RuntimeError, TimeoutError) as exc:
+                self.close()
+                raise WorkersFailed(str(exc) or type(exc).__name__) from exc
+            except BaseException:
+                self.close()
+                raise
+        parts = list(partitions(cases))
+        futures = [self._client.submit(evaluate_partition, self.settings, part, pure=False) for part in parts]
+        index = {future.key: position for position, future in enumerate(futures)}
+        done: list[Partition | None] = [None] * len(parts)
+        for future in as_completed(futures):
+            done[index[future.key]] = future.result()
+            self.progress(len(parts[index[future.key]]))
+        return [part for part in done if part is not None]
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
+
+
+def process_pool(settings: Settings, workers: int, progress: Callable[[int], object]) -> _Workers:
+    """Evaluate in ``workers`` processes of this machine (started on first use; close it)."""
+    return _Pool(settings, workers, progress)
 
 
 def dask_cluster(
     settings: Settings, scheduler: str | None, workers: int, progress: Callable[[int], object]
-) -> Backend:
+) -> _Workers:
     """Evaluate on a Dask distributed cluster: the one at ``scheduler`` (its workers need kg and
     the same knowledge folders, e.g. the same container image), or a LocalCluster of ``workers``
-    single-threaded processes here."""
-
-    def run(cases: list[str]) -> list[Partition]:
-        from distributed import Client, LocalCluster, as_completed
-
-        cluster = None
-        if scheduler is None:
-            cluster = LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-            )
-        try:
-            with Client(cluster if cluster is not None else scheduler, timeout=CONNECT_TIMEOUT_S) as client:
-                parts = list(partitions(cases))
-                futures = [client.submit(evaluate_partition, settings, part, pure=False) for part in parts]
-                order = {future.key: index for index, future in enumerate(futures)}
-                done: list[Partition | None] = [None] * len(parts)
-                for future in as_completed(futures):
-                    done[order[future.key]] = future.result()
-                    progress(len(parts[order[future.key]]))
-                return [part for part in done if part is not None]
-        finally:
-            if cluster is not None:
-                cluster.close()
-
-    return run
+    single-threaded processes here (started on first use; close it)."""
+    return _Dask(settings, scheduler, workers, progress)

@@ -7,6 +7,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 from tqdm import tqdm
@@ -14,10 +15,10 @@ from tqdm import tqdm
 from kg.cds.codes import code_book
 from kg.config import Settings
 from kg.knowledge_base import KnowledgeBase
-from kg.tools.audit.backends import Backend, dask_cluster, in_process, process_pool
-from kg.tools.audit.inputs import read_inputs
-from kg.tools.audit.run import rate_orders, row, summary, write
-from kg.tools.audit.synth import synthesize, write_export
+from kg.tools.audit.backends import Backend, WorkersFailed, dask_cluster, in_process, process_pool
+from kg.tools.audit.inputs import stream_inputs
+from kg.tools.audit.run import Output, Tally, rate_orders, row
+from kg.tools.audit.synth import generate, write_export
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -99,30 +100,36 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     book = code_book(kb)
     with tempfile.TemporaryDirectory() as scratch:
         if args.demo is not None:
-            files += write_export(synthesize(book, args.demo, args.seed), Path(scratch) / "export")
+            files += write_export(generate(book, args.demo, args.seed), Path(scratch) / "export")
         start = time.perf_counter()
-        read = read_inputs(files, book)
+        read, batches = stream_inputs(files, book, Path(scratch))
+        tally = Tally()
         try:
-            with tqdm(unit=" cases", disable=None, desc="evaluating") as bar:
-                rated = rate_orders(read.orders, _backend(args, settings, kb, bar.update))
-        except (OSError, RuntimeError, TimeoutError) as exc:  # a cluster that cannot be reached or started
+            with (
+                tqdm(unit=" cases", disable=None, desc="evaluating") as bar,
+                closing(_backend(args, settings, kb, bar.update)) as backend,
+                Output(args.output) as output,
+            ):
+                for batch in batches:  # a bucket of the input at a time: memory stays bounded
+                    rows = [row(item, kb.version) for item in rate_orders(batch, backend)]
+                    tally.add(rows)
+                    output.add(rows)
+                report = tally.report(read, kb.version)
+                output.finish(report)
+        except WorkersFailed as exc:  # a cluster that cannot be reached or started
             where = f"--scheduler {args.scheduler}" if args.scheduler else "the worker processes"
             print(f"kg audit: {where}: the cases could not be evaluated: {exc}", file=sys.stderr)
             return 2
-        rows = [row(item, kb.version) for item in rated]
-        report = summary(rows, read, kb.version)
-        try:
-            write(args.output, rows, report)
         except OSError as exc:
-            print(f"kg audit: --output: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
+            print(f"kg audit: {exc.filename or args.output}: {exc.strerror or exc}", file=sys.stderr)
             return 2
     seconds = time.perf_counter() - start
-    overall = report["overall"]
+    overall, orders = report["overall"], report["orders"]
     print(
-        f"{len(rows):,} orders in {seconds:.1f} s ({len(rows) / max(seconds, 1e-9):,.0f}/s): "
+        f"{orders:,} orders in {seconds:.1f} s ({len(rows) / max(seconds, 1e-9):,.0f}/s): "
         f"{overall['share_appropriate']:.1%} appropriate; {report['problems']} input problems; "
         f"written to {args.output}/orders.csv and summary.json"
-        if rows
+        if orders
         else f"no orders found; {report['problems']} input problems",
         file=sys.stderr,
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import json
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -78,23 +79,97 @@ class Read:
 
 
 def read_inputs(paths: Iterable[Path], book: CodeBook) -> Read:
-    """The orders of every file (``*.csv`` flat, anything else NDJSON)."""
+    """The orders of every file (``*.csv`` flat, anything else NDJSON), all in memory."""
     read = Read()
-    fhir: dict[str, list[tuple[str, int, dict[str, Any]]]] = {kind: [] for kind in READ_TYPES}
+    paths = list(paths)
     for path in paths:
         if path.suffix.lower() == ".csv":
             read_csv(path, book, read)
-        else:
-            for line, resource in _ndjson(path, read):
-                kind = resource.get("resourceType")
-                if kind in fhir:
-                    fhir[kind].append((str(path), line, resource))
-                else:
-                    read.problems.append(
-                        Problem(str(path), line, f"resource type {kind!r} is not read by an audit")
-                    )
-    read_fhir(fhir, book, read)
+    ndjson = [p for p in paths if p.suffix.lower() != ".csv"]
+    read_fhir(_sorted(((str(p), n, r) for p in ndjson for n, r in _ndjson(p, read)), read), book, read)
     return read
+
+
+#: A bucket's size on disk: what one step of a streamed audit holds in memory (as Python objects,
+#: several times this).
+BUCKET_BYTES = 32 << 20
+#: CSV rows read at a time by a streamed audit.
+CSV_ROWS = 100_000
+
+
+def stream_inputs(
+    paths: list[Path], book: CodeBook, scratch: Path, bucket_bytes: int = BUCKET_BYTES
+) -> tuple[Read, Iterator[list[Order]]]:
+    """The orders in batches that each fit in memory, and what the reading found (the ``Read``'s
+    problems and unmapped codes fill as the batches are taken; its ``orders`` stay empty).
+
+    NDJSON under ``bucket_bytes`` in all is read at once. More is read twice: the first pass writes
+    each line, with its file and line number, to one of several bucket files on disk by its
+    patient (a Patient by its id, the others by their subject), so that a patient's orders,
+    conditions and observations meet in one bucket; the second joins and yields one bucket at a
+    time. CSV rows come in batches of :data:`CSV_ROWS`."""
+    read = Read()
+    csvs = [p for p in paths if p.suffix.lower() == ".csv"]
+    ndjson = [p for p in paths if p.suffix.lower() != ".csv"]
+
+    def batches() -> Iterator[list[Order]]:
+        for path in csvs:
+            yield from read_csv_batches(path, book, read)
+        if sum(p.stat().st_size for p in ndjson) <= bucket_bytes:
+            part = Read(problems=read.problems, unmapped=read.unmapped)
+            read_fhir(
+                _sorted(((str(p), n, r) for p in ndjson for n, r in _ndjson(p, read)), read), book, part
+            )
+            yield part.orders
+            return
+        buckets = _bucketed(ndjson, read, scratch, bucket_bytes)
+        for bucket in buckets:
+            part = Read(problems=read.problems, unmapped=read.unmapped)
+            read_fhir(_sorted(_bucket_lines(bucket), read), book, part)
+            bucket.unlink()
+            yield part.orders
+
+    return read, batches()
+
+
+def _sorted(
+    resources: Iterable[tuple[str, int, dict[str, Any]]], read: Read
+) -> dict[str, list[tuple[str, int, dict[str, Any]]]]:
+    """Resources by type (a type an audit does not read is a problem)."""
+    fhir: dict[str, list[tuple[str, int, dict[str, Any]]]] = {kind: [] for kind in READ_TYPES}
+    for path, line, resource in resources:
+        kind = resource.get("resourceType")
+        if kind in fhir:
+            fhir[kind].append((path, line, resource))
+        else:
+            read.problems.append(Problem(path, line, f"resource type {kind!r} is not read by an audit"))
+    return fhir
+
+
+def _bucketed(paths: list[Path], read: Read, scratch: Path, bucket_bytes: int) -> list[Path]:
+    """The first pass: each resource's line into the bucket of its patient."""
+    count = -(-sum(p.stat().st_size for p in paths) // bucket_bytes)
+    buckets = [scratch / f"bucket-{n}.tsv" for n in range(count)]
+    files = [bucket.open("w") for bucket in buckets]
+    try:
+        for path in paths:
+            for line, resource in _ndjson(path, read):
+                patient = (
+                    resource.get("id") if resource.get("resourceType") == "Patient" else _patient_of(resource)
+                )
+                target = files[zlib.crc32(str(patient).encode()) % count]
+                target.write(f"{path}\t{line}\t{json.dumps(resource, separators=(',', ':'))}\n")
+    finally:
+        for file in files:
+            file.close()
+    return buckets
+
+
+def _bucket_lines(bucket: Path) -> Iterator[tuple[str, int, dict[str, Any]]]:
+    with bucket.open() as file:
+        for text in file:
+            path, line, resource = text.rstrip("\n").split("\t", 2)
+            yield path, int(line), json.loads(resource)
 
 
 def _ndjson(path: Path, read: Read) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -201,7 +276,13 @@ def as_of(
 
 
 def read_csv(path: Path, book: CodeBook, read: Read) -> None:
-    """The rows of a flat CSV as orders (see :data:`CSV_COLUMNS`)."""
+    """The rows of a flat CSV as orders (see :data:`CSV_COLUMNS`), all in ``read.orders``."""
+    for batch in read_csv_batches(path, book, read):
+        read.orders += batch
+
+
+def read_csv_batches(path: Path, book: CodeBook, read: Read) -> Iterator[list[Order]]:
+    """The rows of a flat CSV as orders, :data:`CSV_ROWS` at a time (problems go to ``read``)."""
     with path.open(newline="") as file:
         rows = csv.DictReader(file)
         missing = {"order_id", "date", "ordered_procedure"} - set(rows.fieldnames or [])
@@ -211,6 +292,7 @@ def read_csv(path: Path, book: CodeBook, read: Read) -> None:
             )
             return
         known = set(book.procedures.values())
+        batch: list[Order] = []
         for line, row in enumerate(rows, start=2):
             code = (row.get("ordered_procedure") or "").strip()
             procedure = code if code in known else book.procedures.get(code)
@@ -246,4 +328,9 @@ def read_csv(path: Path, book: CodeBook, read: Read) -> None:
             if problems:
                 order.rejected = "; ".join(problems)
                 read.problems.append(Problem(str(path), line, f"order {order.order_id}: {order.rejected}"))
-            read.orders.append(order)
+            batch.append(order)
+            if len(batch) >= CSV_ROWS:
+                yield batch
+                batch = []
+        if batch:
+            yield batch

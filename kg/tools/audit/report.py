@@ -19,13 +19,27 @@ COLOURS = {
 }
 
 
-def write_parquet(path: Path, rows: list[dict[str, str]], columns: tuple[str, ...]) -> None:
-    """The orders as a Parquet file, every column a string (as in orders.csv)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+class ParquetRows:
+    """orders.parquet written a batch of rows at a time (a row group each), every column a string
+    (as in orders.csv); an empty file with the columns if no row came."""
 
-    table = pa.table({name: pa.array([r[name] for r in rows], type=pa.string()) for name in columns})
-    pq.write_table(table, path)
+    def __init__(self, path: Path, columns: tuple[str, ...]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self._pa = pa
+        self.columns = columns
+        self.schema = pa.schema([(name, pa.string()) for name in columns])
+        self._writer = pq.ParquetWriter(path, self.schema)
+
+    def add(self, rows: list[dict[str, str]]) -> None:
+        if rows:
+            pa = self._pa
+            arrays = [pa.array([r[name] for r in rows], type=pa.string()) for name in self.columns]
+            self._writer.write_table(pa.Table.from_arrays(arrays, schema=self.schema))
+
+    def close(self) -> None:
+        self._writer.close()
 
 
 def _svg(figure: Any) -> str:

@@ -23,7 +23,7 @@ from kg import DISCLAIMER
 from kg.answer.rating import RATINGS, Verdict, rate
 from kg.tools.audit.backends import Backend
 from kg.tools.audit.inputs import Order, Read
-from kg.tools.audit.report import html_report, write_parquet
+from kg.tools.audit.report import ParquetRows, html_report
 
 #: The columns of orders.csv, in order.
 COLUMNS = (
@@ -90,50 +90,76 @@ def row(item: Rated, version: str) -> dict[str, str]:
     }
 
 
-def summary(rows: list[dict[str, str]], read: Read, version: str) -> dict[str, Any]:
-    """The report's numbers: ratings overall and by procedure, service, presentation and month;
-    the most common not-appropriate patterns with an example; unmapped codes; rejected orders;
-    problems."""
+#: The groups the summary counts ratings by, as (summary key, orders.csv column).
+GROUPS = (
+    ("by_procedure", "ordered_procedure"),
+    ("by_service", "service"),
+    ("by_presentation", "presentation"),
+    ("by_month", "month"),
+)
 
-    def shares(key: str) -> dict[str, dict[str, Any]]:
-        groups: dict[str, Counter[str]] = defaultdict(Counter)
+
+class Tally:
+    """The summary's counts, kept as rows go by (a streamed audit never holds all its rows)."""
+
+    def __init__(self) -> None:
+        self.overall: Counter[str] = Counter()
+        self.groups: dict[str, dict[str, Counter[str]]] = {key: defaultdict(Counter) for key, _ in GROUPS}
+        self.patterns: Counter[tuple[str, str, str]] = Counter()
+        self.examples: dict[tuple[str, str, str], str] = {}
+        self.rejected = 0
+
+    def add(self, rows: list[dict[str, str]]) -> None:
+        """Count ``rows``."""
         for r in rows:
-            groups[r[key] or "(none)"][r["rating"]] += 1
-        return {name: _counts(counts) for name, counts in sorted(groups.items())}
+            rating = r["rating"]
+            self.overall[rating] += 1
+            for key, column in GROUPS:
+                self.groups[key][r[column] or "(none)"][rating] += 1
+            if rating == "not-appropriate":
+                pattern = (r["ordered_procedure"], r["urgency"], r["recommended_procedure"])
+                self.patterns[pattern] += 1
+                self.examples.setdefault(pattern, r["order_id"])
+            self.rejected += bool(r["rejected"])
 
-    patterns: Counter[tuple[str, str, str]] = Counter()
-    examples: dict[tuple[str, str, str], str] = {}
-    for r in rows:
-        if r["rating"] == "not-appropriate":
-            pattern = (r["ordered_procedure"], r["urgency"], r["recommended_procedure"])
-            patterns[pattern] += 1
-            examples.setdefault(pattern, r["order_id"])
-    return {
-        "ontology_version": version,
-        "disclaimer": DISCLAIMER,
-        "orders": len(rows),
-        "overall": _counts(Counter(r["rating"] for r in rows)),
-        "by_procedure": shares("ordered_procedure"),
-        "by_service": shares("service"),
-        "by_presentation": shares("presentation"),
-        "by_month": shares("month"),
-        "not_appropriate_patterns": [
-            {
-                "ordered_procedure": ordered,
-                "urgency": urgency,
-                "recommended_procedure": recommended,
-                "orders": count,
-                "example_order": examples[ordered, urgency, recommended],
-            }
-            for (ordered, urgency, recommended), count in patterns.most_common(PATTERNS_SHOWN)
-        ],
-        "unmapped_codes": dict(read.unmapped.most_common()),
-        "rejected_orders": sum(1 for r in rows if r["rejected"]),
-        "problems": len(read.problems),
-        "problems_shown": [
-            {"file": p.file, "line": p.line, "message": p.message} for p in read.problems[:PROBLEMS_SHOWN]
-        ],
-    }
+    def report(self, read: Read, version: str) -> dict[str, Any]:
+        """The report's numbers: ratings overall and by procedure, service, presentation and month;
+        the most common not-appropriate patterns with an example; unmapped codes; rejected orders;
+        problems."""
+        groups = {
+            key: {name: _counts(counts) for name, counts in sorted(self.groups[key].items())}
+            for key, _ in GROUPS
+        }
+        return {
+            "ontology_version": version,
+            "disclaimer": DISCLAIMER,
+            "orders": sum(self.overall.values()),
+            "overall": _counts(self.overall),
+            **groups,
+            "not_appropriate_patterns": [
+                {
+                    "ordered_procedure": ordered,
+                    "urgency": urgency,
+                    "recommended_procedure": recommended,
+                    "orders": count,
+                    "example_order": self.examples[ordered, urgency, recommended],
+                }
+                for (ordered, urgency, recommended), count in self.patterns.most_common(PATTERNS_SHOWN)
+            ],
+            "unmapped_codes": dict(read.unmapped.most_common()),
+            "rejected_orders": self.rejected,
+            "problems": len(read.problems),
+            "problems_shown": [
+                {"file": p.file, "line": p.line, "message": p.message} for p in read.problems[:PROBLEMS_SHOWN]
+            ],
+        }
+
+
+def summary(rows: list[dict[str, str]], read: Read, version: str) -> dict[str, Any]:
+    """The report's numbers for ``rows`` (see :meth:`Tally.report`)."""
+    tally = Tally()
+    tally.add(rows)
+    return tally.report(read, version)
 
 
 def _counts(counts: Counter[str]) -> dict[str, Any]:
@@ -145,32 +171,58 @@ def _counts(counts: Counter[str]) -> dict[str, Any]:
     }
 
 
-def write(output: Path, rows: list[dict[str, str]], report: dict[str, Any]) -> None:
-    """orders.csv, orders.parquet, summary.json and report.html in ``output``, all or nothing:
-    written in a temporary folder
-    beside it, then moved into place (a folder already there is replaced)."""
-    output = output.resolve()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    staging.chmod(0o777 & ~umask)  # as a folder made with mkdir would be (mkdtemp makes it private)
-    try:
-        with (staging / "orders.csv").open("w", newline="") as file:
-            writer = csv.DictWriter(file, fieldnames=COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
-        (staging / "summary.json").write_text(json.dumps(report, indent=1) + "\n")
-        write_parquet(staging / "orders.parquet", rows, COLUMNS)
-        (staging / "report.html").write_text(html_report(report))
+class Output:
+    """The output folder, written all or nothing: rows are added as they come (orders.csv and
+    orders.parquet grow in a temporary folder beside the output), and :meth:`finish` writes
+    summary.json and report.html and moves the folder into place (a folder already there is
+    replaced). A context manager: leaving it without :meth:`finish` removes the temporary folder,
+    so a failed run leaves the last complete report and no half one."""
+
+    def __init__(self, output: Path) -> None:
+        self.output = output.resolve()
+        self.output.parent.mkdir(parents=True, exist_ok=True)
+        self.staging = Path(tempfile.mkdtemp(prefix=f".{self.output.name}-", dir=self.output.parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        self.staging.chmod(0o777 & ~umask)  # as a folder made with mkdir would be (mkdtemp makes it private)
+        self._csv_file = (self.staging / "orders.csv").open("w", newline="")
+        self._csv = csv.DictWriter(self._csv_file, fieldnames=COLUMNS)
+        self._csv.writeheader()
+        self._parquet = ParquetRows(self.staging / "orders.parquet", COLUMNS)
+
+    def add(self, rows: list[dict[str, str]]) -> None:
+        """Append ``rows`` to orders.csv and orders.parquet."""
+        self._csv.writerows(rows)
+        self._parquet.add(rows)
+
+    def finish(self, report: dict[str, Any]) -> None:
+        """Write the summary and the report, and put the folder in place."""
+        self._csv_file.close()
+        self._parquet.close()
+        (self.staging / "summary.json").write_text(json.dumps(report, indent=1) + "\n")
+        (self.staging / "report.html").write_text(html_report(report))
+        output = self.output
         if output.exists():
             old = output.with_name(f".{output.name}-old")
             shutil.rmtree(old, ignore_errors=True)
             os.replace(output, old)
-            os.replace(staging, output)
+            os.replace(self.staging, output)
             shutil.rmtree(old, ignore_errors=True)
         else:
-            os.replace(staging, output)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+            os.replace(self.staging, output)
+
+    def __enter__(self) -> Output:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.staging.exists():  # not finished
+            self._csv_file.close()
+            self._parquet.close()
+            shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def write(output: Path, rows: list[dict[str, str]], report: dict[str, Any]) -> None:
+    """orders.csv, orders.parquet, summary.json and report.html in ``output``, all or nothing."""
+    with Output(output) as out:
+        out.add(rows)
+        out.finish(report)
