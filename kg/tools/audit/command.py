@@ -126,7 +126,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     seconds = time.perf_counter() - start
     overall, orders = report["overall"], report["orders"]
     print(
-        f"{orders:,} orders in {seconds:.1f} s ({len(rows) / max(seconds, 1e-9):,.0f}/s): "
+        f"{orders:,} orders in {seconds:.1f} s ({orders / max(seconds, 1e-9):,.0f}/s): "
         f"{overall['share_appropriate']:.1%} appropriate; {report['problems']} input problems; "
         f"written to {args.output}/orders.csv and summary.json"
         if orders
