@@ -281,3 +281,29 @@ def test_a_streamed_export_in_buckets_gives_the_ratings_of_reading_it_whole(
         (p.line, p.message[:8]) for p in whole.problems
     )
     assert read.unmapped == whole.unmapped and list(scratch.iterdir()) == []  # buckets removed
+
+
+@pytest.mark.slow
+def test_100000_generated_orders_are_rated_as_answering_each_case_alone(
+    kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    """The batch path (each distinct case's evaluation, without the what-if variants) against the
+    whole answer for each case, on 100,000 orders of a synthetic export."""
+    book = code_book(kb)
+    read = read_inputs(write_export(synthesize(book, 100_000, seed=12), tmp_path / "export"), book)
+    rated = rate_orders(read.orders, here(kb))
+    alone: dict[str, object] = {}
+    for item in rated:
+        case = item.order.case
+        if case is None:
+            assert item.rating == "no-criteria-apply"
+            continue
+        key = case.model_dump_json()
+        if key not in alone:
+            try:
+                alone[key] = Verdict.of(kb.recommend(case))
+            except CaseError:
+                alone[key] = None
+        assert item.verdict == alone[key], item.order.order_id
+        assert item.rating == rate(item.order.ordered_procedure, alone[key]), item.order.order_id
+    assert len(rated) == 100_000 and len(alone) > 10_000
