@@ -246,15 +246,16 @@ def test_a_process_pool_and_a_dask_cluster_give_the_same_ratings_with_the_knowle
     monkeypatch.setattr(backends, "PARTITION", 25)  # more partitions than workers
     distinct = list(dict.fromkeys(o.case.model_dump_json() for o in read.orders if o.case is not None))
     assert len(distinct) > 4 * 25
-    for backend in (
+    for workers in (
         backends.process_pool(settings, 2, lambda done: None),
         backends.dask_cluster(settings, None, 2, lambda done: None),
     ):
-        parts = backend(distinct)
-        assert len(parts) == -(-len(distinct) // 25)
-        assert len({pid for pid, _, _ in parts}) <= 2 and {loads for _, loads, _ in parts} == {1}
-        got = [row(item, kb.version) for item in rate_orders(read.orders, lambda cases, b=backend: b(cases))]
-        assert got == expected  # row for row
+        with workers as backend:  # the processes or the cluster stop after
+            parts = backend(distinct)
+            assert len(parts) == -(-len(distinct) // 25)
+            assert len({pid for pid, _, _ in parts}) <= 2 and {loads for _, loads, _ in parts} == {1}
+            got = [row(item, kb.version) for item in rate_orders(read.orders, backend)]
+            assert got == expected  # row for row
 
 
 def test_a_streamed_export_in_buckets_gives_the_ratings_of_reading_it_whole(

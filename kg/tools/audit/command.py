@@ -16,8 +16,7 @@ from kg.cds.codes import code_book
 from kg.config import Settings
 from kg.knowledge_base import KnowledgeBase
 from kg.tools.audit.backends import Backend, WorkersFailed, dask_cluster, in_process, process_pool
-from kg.tools.audit.inputs import stream_inputs
-from kg.tools.audit.run import Output, Tally, rate_orders, row
+from kg.tools.audit.run import audit
 from kg.tools.audit.synth import generate, write_export
 
 
@@ -37,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--demo",
         type=int,
         metavar="N",
-        help="audit a synthetic export of N orders (written to OUTPUT/export)",
+        help="audit a synthetic export of N orders (written to a temporary folder, removed after)",
     )
     parser.add_argument("--seed", type=int, default=1, help="the synthetic export's seed (with --demo)")
     parser.add_argument(
@@ -55,6 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _files(inputs: list[Path]) -> list[Path]:
+    """The input files: each file given, and the *.ndjson and *.csv files of each folder given;
+    raises FileNotFoundError naming an input that is neither."""
     files = []
     for path in inputs:
         if path.is_dir():
@@ -62,7 +63,7 @@ def _files(inputs: list[Path]) -> list[Path]:
         elif path.is_file():
             files.append(path)
         else:
-            raise SystemExit(f"kg audit: {path}: no such file or folder")
+            raise FileNotFoundError(f"kg audit: {path}: no such file or folder")
     return files
 
 
@@ -93,7 +94,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     try:
         files = _files(args.inputs)
-    except SystemExit as exc:
+    except FileNotFoundError as exc:
         print(exc, file=sys.stderr)
         return 2
     kb = KnowledgeBase.from_settings(settings)
@@ -102,20 +103,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if args.demo is not None:
             files += write_export(generate(book, args.demo, args.seed), Path(scratch) / "export")
         start = time.perf_counter()
-        read, batches = stream_inputs(files, book, Path(scratch))
-        tally = Tally()
         try:
             with (
                 tqdm(unit=" cases", disable=None, desc="evaluating") as bar,
                 closing(_backend(args, settings, kb, bar.update)) as backend,
-                Output(args.output) as output,
             ):
-                for batch in batches:  # a bucket of the input at a time: memory stays bounded
-                    rows = [row(item, kb.version) for item in rate_orders(batch, backend)]
-                    tally.add(rows)
-                    output.add(rows)
-                report = tally.report(read, kb.version)
-                output.finish(report)
+                report = audit(files, book, kb, backend, args.output, Path(scratch))
         except WorkersFailed as exc:  # a cluster that cannot be reached or started
             where = f"--scheduler {args.scheduler}" if args.scheduler else "the worker processes"
             print(f"kg audit: {where}: the cases could not be evaluated: {exc}", file=sys.stderr)

@@ -17,13 +17,17 @@ import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kg import DISCLAIMER
 from kg.answer.rating import RATINGS, Verdict, rate
 from kg.tools.audit.backends import Backend
-from kg.tools.audit.inputs import Order, Read
+from kg.tools.audit.inputs import Order, Read, stream_inputs
 from kg.tools.audit.report import ParquetRows, html_report
+
+if TYPE_CHECKING:
+    from kg.cds.codes import CodeBook
+    from kg.knowledge_base import KnowledgeBase
 
 #: The columns of orders.csv, in order.
 COLUMNS = (
@@ -219,6 +223,24 @@ class Output:
             self._csv_file.close()
             self._parquet.close()
             shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def audit(
+    files: list[Path], book: CodeBook, kb: KnowledgeBase, evaluate: Backend, output: Path, scratch: Path
+) -> dict[str, Any]:
+    """``kg audit`` end to end: the inputs read a batch (a bucket) at a time
+    (:func:`~kg.tools.audit.inputs.stream_inputs`, with ``scratch`` for the buckets), each batch's
+    orders rated and written, the summary tallied; the report, once the output is in place."""
+    read, batches = stream_inputs(files, book, scratch)
+    tally = Tally()
+    with Output(output) as out:
+        for batch in batches:  # a bucket of the input at a time: memory stays bounded
+            rows = [row(item, kb.version) for item in rate_orders(batch, evaluate)]
+            tally.add(rows)
+            out.add(rows)
+        report = tally.report(read, kb.version)
+        out.finish(report)
+    return report
 
 
 def write(output: Path, rows: list[dict[str, str]], report: dict[str, Any]) -> None:

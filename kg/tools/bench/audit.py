@@ -1,4 +1,5 @@
-"""kg bench's audit measurement: orders per second of ``kg audit`` end to end (NDJSON read, cases
+"""kg bench's audit measurement: orders per second of ``kg audit`` end to end (its own pipeline,
+:func:`kg.tools.audit.run.audit`: NDJSON read, cases
 evaluated, orders.csv, orders.parquet, summary.json and report.html written) on one synthetic
 export, in this process, with a pool of 2 processes and on a 2-worker Dask LocalCluster, side by
 side in one run. Each backend starts from a freshly loaded knowledge base (no case kept from the
@@ -8,15 +9,15 @@ from __future__ import annotations
 
 import tempfile
 import time
+from contextlib import closing
 from pathlib import Path
 
 from kg.cds.codes import code_book
 from kg.config import Settings
 from kg.knowledge_base import KnowledgeBase
 from kg.tools.audit import backends
-from kg.tools.audit.inputs import read_inputs
-from kg.tools.audit.run import rate_orders, row, summary, write
-from kg.tools.audit.synth import synthesize, write_export
+from kg.tools.audit.run import audit
+from kg.tools.audit.synth import generate, write_export
 from kg.tools.bench.measure import progress
 
 WORKERS = 2
@@ -28,13 +29,12 @@ def audit_rates(settings: Settings, orders: int, seed: int) -> tuple[float, floa
     book = code_book(kb)
     rates = []
     with tempfile.TemporaryDirectory() as scratch:
-        files = write_export(synthesize(book, orders, seed), Path(scratch) / "export")
+        files = write_export(generate(book, orders, seed), Path(scratch) / "export")
 
         def timed(name: str, backend: backends.Backend) -> float:
             start = time.perf_counter()
-            read = read_inputs(files, book)
-            rows = [row(item, kb.version) for item in rate_orders(read.orders, backend)]
-            write(Path(scratch) / name, rows, summary(rows, read, kb.version))
+            with closing(backend):  # the workers stop with the measurement
+                audit(files, book, kb, backend, Path(scratch) / name, Path(scratch))
             rate = orders / (time.perf_counter() - start)
             progress(f"audit, {name}: {rate:,.0f} orders/s ({orders:,} orders)")
             return rate
