@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import importlib.util
 import json
 import re
@@ -20,8 +21,9 @@ from kg.model.case import Case
 from kg.model.errors import CaseError
 from kg.tools.audit import backends
 from kg.tools.audit import run as audit_run
-from kg.tools.audit.inputs import read_inputs
-from kg.tools.audit.run import COLUMNS, rate_orders, row, summary, write
+from kg.tools.audit.inputs import Read, chunks_of, read_inputs
+from kg.tools.audit.rows import COLUMNS, collector_paused, rate_chunk, rate_orders, row
+from kg.tools.audit.run import summary, write
 from kg.tools.audit.synth import synthesize, write_export
 
 SCT, LOINC = "http://snomed.info/sct", "http://loinc.org"
@@ -61,13 +63,9 @@ def ndjson(path: Path, *resources: dict | str) -> Path:
     return path
 
 
-def here(kb: KnowledgeBase) -> backends.Backend:
-    return backends.in_process(kb, lambda done: None)
-
-
 def rated_by_id(kb: KnowledgeBase, *paths: Path) -> tuple[dict[str, str], object]:
     read = read_inputs(list(paths), code_book(kb))
-    return {item.order.order_id: item.rating for item in rate_orders(read.orders, here(kb))}, read
+    return {item.order.order_id: item.rating for item in rate_orders(read.orders, kb)}, read
 
 
 def test_the_rating_compares_the_order_with_the_answer(kb: KnowledgeBase) -> None:
@@ -193,7 +191,7 @@ def test_a_failed_write_leaves_no_report(
     kb: KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     read = read_inputs(write_export(synthesize(code_book(kb), 20), tmp_path / "export"), code_book(kb))
-    rows = [row(item, kb.version) for item in rate_orders(read.orders, here(kb))]
+    rows = [row(item, kb.version) for item in rate_orders(read.orders, kb)]
     report = summary(rows, read, kb.version)
     output = tmp_path / "report"
     write(output, rows, report)
@@ -234,48 +232,48 @@ def test_the_command_refuses_what_it_cannot_audit(
     assert not (tmp_path / "out").exists()
 
 
-def test_a_process_pool_and_a_dask_cluster_give_the_same_ratings_with_the_knowledge_loaded_once_per_worker(
-    kb: KnowledgeBase, tmp_path: Path, shipped_cache: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_process_pool_and_a_dask_cluster_give_the_same_rows_with_the_knowledge_loaded_once_per_worker(
+    kb: KnowledgeBase, tmp_path: Path, shipped_cache: Path
 ) -> None:
     pytest.importorskip("distributed")
     settings = replace(Settings.from_env(), cache_dir=shipped_cache, watch=False)
-    read = read_inputs(
-        write_export(synthesize(code_book(kb), 300, seed=5), tmp_path / "export"), code_book(kb)
-    )
-    expected = [row(item, kb.version) for item in rate_orders(read.orders, here(kb))]
-    monkeypatch.setattr(backends, "PARTITION", 25)  # more partitions than workers
-    distinct = list(dict.fromkeys(o.case.model_dump_json() for o in read.orders if o.case is not None))
-    assert len(distinct) > 4 * 25
+    files = write_export(synthesize(code_book(kb), 300, seed=5), tmp_path / "export")
+    files.append(ndjson(tmp_path / "bad.ndjson", "{not json", order("orphan", "nobody", XR, "2025-02-01")))
+    read = read_inputs(files, code_book(kb))
+    expected = [row(item, kb.version) for item in rate_orders(read.orders, kb)]
+    chunks = list(chunks_of(files, Read(), tmp_path, bucket_bytes=40_000))  # more chunks than workers
+    assert len(chunks) > 4
+    here = [part for _, _, part in backends.in_process(kb, lambda done: None)(chunks)]
+    assert sorted(r for part in here for r in part.rows) == sorted(expected)  # chunks cut whole patients
     for workers in (
         backends.process_pool(settings, 2, lambda done: None),
         backends.dask_cluster(settings, None, 2, lambda done: None),
     ):
         with workers as backend:  # the processes or the cluster stop after
-            parts = backend(distinct)
-            assert len(parts) == -(-len(distinct) // 25)
-            assert len({pid for pid, _, _ in parts}) <= 2 and {loads for _, loads, _ in parts} == {1}
-            got = [row(item, kb.version) for item in rate_orders(read.orders, backend)]
-            assert got == expected  # row for row
+            done = list(backend(chunks))
+            assert len({pid for pid, _, _ in done}) <= 2 and {loads for _, loads, _ in done} == {1}
+            assert [part for _, _, part in done] == here  # chunk for chunk, row for row
 
 
 def test_a_streamed_export_in_buckets_gives_the_ratings_of_reading_it_whole(
     kb: KnowledgeBase, tmp_path: Path
 ) -> None:
-    from kg.tools.audit.inputs import stream_inputs
-
     book = code_book(kb)
     files = write_export(synthesize(book, 400, seed=4), tmp_path / "export")
     files.append(ndjson(tmp_path / "bad.ndjson", "{not json", order("orphan", "nobody", XR, "2025-02-01")))
     whole = read_inputs(files, book)
-    expected = {i.order.order_id: i.rating for i in rate_orders(whole.orders, here(kb))}
+    expected = {i.order.order_id: i.rating for i in rate_orders(whole.orders, kb)}
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    read, batches = stream_inputs(files, book, scratch, bucket_bytes=40_000)  # several buckets
+    read = Read()
     got: dict[str, str] = {}
     sizes = []
-    for batch in batches:
-        sizes.append(len(batch))
-        got.update((i.order.order_id, i.rating) for i in rate_orders(batch, here(kb)))
+    for chunk in chunks_of(files, read, scratch, bucket_bytes=40_000):  # several buckets
+        part = rate_chunk(kb, book, chunk)
+        sizes.append(len(part.rows))
+        got.update((r[0], r[COLUMNS.index("rating")]) for r in part.rows)
+        read.problems += part.problems
+        read.unmapped.update(part.unmapped)
     assert len(sizes) > 3 and max(sizes) < 400  # one bucket at a time, none holding all
     assert got == expected  # every order, as rated from the whole export
     assert sorted((p.line, p.message[:8]) for p in read.problems) == sorted(
@@ -292,7 +290,7 @@ def test_100000_generated_orders_are_rated_as_answering_each_case_alone(
     whole answer for each case, on 100,000 orders of a synthetic export."""
     book = code_book(kb)
     read = read_inputs(write_export(synthesize(book, 100_000, seed=12), tmp_path / "export"), book)
-    rated = rate_orders(read.orders, here(kb))
+    rated = rate_orders(read.orders, kb)
     alone: dict[str, object] = {}
     for item in rated:
         case = item.order.case
@@ -308,3 +306,16 @@ def test_100000_generated_orders_are_rated_as_answering_each_case_alone(
         assert item.verdict == alone[key], item.order.order_id
         assert item.rating == rate(item.order.ordered_procedure, alone[key]), item.order.order_id
     assert len(rated) == 100_000 and len(alone) > 10_000
+
+
+def test_the_cycle_collector_is_paused_for_a_chunk_and_restored_after() -> None:
+    assert gc.isenabled()
+    frozen = gc.get_freeze_count()  # a server's lifespan in this process may have frozen its objects
+    with collector_paused() as collect:
+        assert not gc.isenabled()
+        with collector_paused() as inner:  # a chunk rated in the process that writes
+            assert not gc.isenabled()
+            inner()
+        collect()
+        assert not gc.isenabled() and gc.get_freeze_count() > 0
+    assert gc.isenabled() and gc.get_freeze_count() == frozen

@@ -178,14 +178,16 @@ def age_on(birth_date: object, today: date) -> float | None:
 
 def conditions(value: list[dict[str, Any]], book: CodeBook) -> list[str]:
     """The findings of the active, not refuted Conditions."""
-    found = []
-    for condition in value:
-        clinical = {t.partition("|")[2] for t in tokens(condition.get("clinicalStatus"))}
-        verification = {t.partition("|")[2] for t in tokens(condition.get("verificationStatus"))}
-        if (clinical and not clinical & ACTIVE) or verification & REFUTED:
-            continue
-        found += [book.findings[t] for t in tokens(condition.get("code")) if t in book.findings]
-    return list(dict.fromkeys(found))
+    return list(dict.fromkeys(f for condition in value for f in condition_findings(condition, book)))
+
+
+def condition_findings(condition: dict[str, Any], book: CodeBook) -> list[str]:
+    """The findings one Condition gives: none if it is not active or refuted."""
+    clinical = {t.partition("|")[2] for t in tokens(condition.get("clinicalStatus"))}
+    verification = {t.partition("|")[2] for t in tokens(condition.get("verificationStatus"))}
+    if (clinical and not clinical & ACTIVE) or verification & REFUTED:
+        return []
+    return [book.findings[t] for t in tokens(condition.get("code")) if t in book.findings]
 
 
 def observations(value: list[dict[str, Any]], book: CodeBook) -> tuple[list[str], dict[str, float]]:

@@ -44,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=1,
         metavar="N",
-        help="evaluate the cases in N processes of this machine (with --cluster local: N Dask workers)",
+        help="read and rate in N processes of this machine (with --cluster local: N Dask workers)",
     )
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
@@ -105,7 +105,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         start = time.perf_counter()
         try:
             with (
-                tqdm(unit=" cases", disable=None, desc="evaluating") as bar,
+                tqdm(unit=" orders", disable=None, desc="rating") as bar,
                 closing(_backend(args, settings, kb, bar.update)) as backend,
             ):
                 report = audit(files, book, kb, backend, args.output, Path(scratch))

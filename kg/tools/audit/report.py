@@ -32,10 +32,11 @@ class ParquetRows:
         self.schema = pa.schema([(name, pa.string()) for name in columns])
         self._writer = pq.ParquetWriter(path, self.schema)
 
-    def add(self, rows: list[dict[str, str]]) -> None:
+    def add(self, rows: list[tuple[str, ...]]) -> None:
+        """Append ``rows`` (tuples in the order of the columns) as a row group."""
         if rows:
             pa = self._pa
-            arrays = [pa.array([r[name] for r in rows], type=pa.string()) for name in self.columns]
+            arrays = [pa.array(column, type=pa.string()) for column in zip(*rows, strict=True)]
             self._writer.write_table(pa.Table.from_arrays(arrays, schema=self.schema))
 
     def close(self) -> None:

@@ -1,10 +1,8 @@
-"""Rate each order against kg's answer for its case, and write ``orders.csv``, ``orders.parquet``,
-``summary.json`` and ``report.html``.
-
-Orders with equal cases share one answer (distinct cases are few next to orders: a department's
-orders repeat the same presentations). The outputs are written to a temporary folder beside the
-output folder and moved into place at the end, so that a failed run leaves no partial report that
-looks complete.
+"""``kg audit``'s pipeline: the input cut into chunks, each read and rated by a backend
+(:mod:`kg.tools.audit.rows`), and ``orders.csv``, ``orders.parquet``, ``summary.json`` and
+``report.html`` written. The outputs are written to a temporary folder beside the output folder
+and moved into place at the end, so that a failed run leaves no partial report that looks
+complete.
 """
 
 from __future__ import annotations
@@ -15,85 +13,25 @@ import os
 import shutil
 import tempfile
 from collections import Counter, defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kg import DISCLAIMER
-from kg.answer.rating import RATINGS, Verdict, rate
-from kg.tools.audit.backends import Backend
-from kg.tools.audit.inputs import Order, Read, stream_inputs
+from kg.answer.rating import RATINGS
+from kg.tools.audit.inputs import Read, chunks_of
 from kg.tools.audit.report import ParquetRows, html_report
+from kg.tools.audit.rows import COLUMNS, Row, collector_paused
 
 if TYPE_CHECKING:
     from kg.cds.codes import CodeBook
     from kg.knowledge_base import KnowledgeBase
+    from kg.tools.audit.backends import Backend
 
-#: The columns of orders.csv, in order.
-COLUMNS = (
-    "order_id",
-    "date",
-    "month",
-    "service",
-    "ordered_procedure",
-    "ordered_code",
-    "rating",
-    "urgency",
-    "recommended_procedure",
-    "presentation",
-    "rejected",
-    "ontology_version",
-)
 PATTERNS_SHOWN = 10  # the most common not-appropriate patterns in the summary
 PROBLEMS_SHOWN = 100  # problems listed in the summary (all are counted)
 
 
-@dataclass
-class Rated:
-    """An order with its rating."""
-
-    order: Order
-    rating: str
-    verdict: Verdict | None
-    rejected: str
-
-
-def rate_orders(orders: list[Order], evaluate: Backend) -> list[Rated]:
-    """Each order rated (:func:`kg.answer.rating.rate`) against its case's verdict: what the answer
-    for the case recommends and advises against (:meth:`KnowledgeBase.evaluate`, the answer without
-    its what-if variants and assembly). The distinct cases are evaluated once each, by ``evaluate``
-    (a backend of :mod:`kg.tools.audit.backends`)."""
-    keys = [order.case.model_dump_json() if order.case is not None else None for order in orders]
-    distinct = list(dict.fromkeys(key for key in keys if key is not None))
-    outcomes = [outcome for _, _, part in evaluate(distinct) for outcome in part]
-    by_case = dict(zip(distinct, outcomes, strict=True))
-    rated = []
-    for order, key in zip(orders, keys, strict=True):
-        verdict, rejected = by_case[key] if key is not None else (None, order.rejected)
-        rated.append(Rated(order, rate(order.ordered_procedure, verdict), verdict, rejected))
-    return rated
-
-
-def row(item: Rated, version: str) -> dict[str, str]:
-    """An order's row of orders.csv."""
-    order, verdict = item.order, item.verdict
-    first = verdict.recommended[0] if verdict and verdict.recommended else None
-    return {
-        "order_id": order.order_id,
-        "date": order.date,
-        "month": order.date[:7],
-        "service": order.service,
-        "ordered_procedure": order.ordered_procedure or "",
-        "ordered_code": order.ordered_code,
-        "rating": item.rating,
-        "urgency": verdict.urgency if verdict else "",
-        "recommended_procedure": first[0] if first else "",
-        "presentation": first[2] if first else "",
-        "rejected": item.rejected,
-        "ontology_version": version,
-    }
-
-
+_AT = {name: index for index, name in enumerate(COLUMNS)}
 #: The groups the summary counts ratings by, as (summary key, orders.csv column).
 GROUPS = (
     ("by_procedure", "ordered_procedure"),
@@ -113,18 +51,21 @@ class Tally:
         self.examples: dict[tuple[str, str, str], str] = {}
         self.rejected = 0
 
-    def add(self, rows: list[dict[str, str]]) -> None:
+    def add(self, rows: list[Row]) -> None:
         """Count ``rows``."""
+        rating_at, rejected_at, id_at = _AT["rating"], _AT["rejected"], _AT["order_id"]
+        pattern_at = (_AT["ordered_procedure"], _AT["urgency"], _AT["recommended_procedure"])
+        groups = [(self.groups[key], _AT[column]) for key, column in GROUPS]
         for r in rows:
-            rating = r["rating"]
+            rating = r[rating_at]
             self.overall[rating] += 1
-            for key, column in GROUPS:
-                self.groups[key][r[column] or "(none)"][rating] += 1
+            for counts, at in groups:
+                counts[r[at] or "(none)"][rating] += 1
             if rating == "not-appropriate":
-                pattern = (r["ordered_procedure"], r["urgency"], r["recommended_procedure"])
+                pattern = (r[pattern_at[0]], r[pattern_at[1]], r[pattern_at[2]])
                 self.patterns[pattern] += 1
-                self.examples.setdefault(pattern, r["order_id"])
-            self.rejected += bool(r["rejected"])
+                self.examples.setdefault(pattern, r[id_at])
+            self.rejected += bool(r[rejected_at])
 
     def report(self, read: Read, version: str) -> dict[str, Any]:
         """The report's numbers: ratings overall and by procedure, service, presentation and month;
@@ -159,7 +100,7 @@ class Tally:
         }
 
 
-def summary(rows: list[dict[str, str]], read: Read, version: str) -> dict[str, Any]:
+def summary(rows: list[Row], read: Read, version: str) -> dict[str, Any]:
     """The report's numbers for ``rows`` (see :meth:`Tally.report`)."""
     tally = Tally()
     tally.add(rows)
@@ -190,11 +131,11 @@ class Output:
         os.umask(umask)
         self.staging.chmod(0o777 & ~umask)  # as a folder made with mkdir would be (mkdtemp makes it private)
         self._csv_file = (self.staging / "orders.csv").open("w", newline="")
-        self._csv = csv.DictWriter(self._csv_file, fieldnames=COLUMNS)
-        self._csv.writeheader()
+        self._csv = csv.writer(self._csv_file)
+        self._csv.writerow(COLUMNS)
         self._parquet = ParquetRows(self.staging / "orders.parquet", COLUMNS)
 
-    def add(self, rows: list[dict[str, str]]) -> None:
+    def add(self, rows: list[Row]) -> None:
         """Append ``rows`` to orders.csv and orders.parquet."""
         self._csv.writerows(rows)
         self._parquet.add(rows)
@@ -226,24 +167,29 @@ class Output:
 
 
 def audit(
-    files: list[Path], book: CodeBook, kb: KnowledgeBase, evaluate: Backend, output: Path, scratch: Path
+    files: list[Path], book: CodeBook, kb: KnowledgeBase, backend: Backend, output: Path, scratch: Path
 ) -> dict[str, Any]:
-    """``kg audit`` end to end: the inputs read a batch (a bucket) at a time
-    (:func:`~kg.tools.audit.inputs.stream_inputs`, with ``scratch`` for the buckets), each batch's
-    orders rated and written, the summary tallied; the report, once the output is in place."""
-    read, batches = stream_inputs(files, book, scratch)
+    """``kg audit`` end to end: the inputs cut into chunks (:func:`~kg.tools.audit.inputs.chunks_of`,
+    with ``scratch`` for the buckets), each chunk read and rated by the backend, its rows written
+    and tallied as they come; the report, once the output is in place."""
+    backend.start()
+    read = Read()
     tally = Tally()
-    with Output(output) as out:
-        for batch in batches:  # a bucket of the input at a time: memory stays bounded
-            rows = [row(item, kb.version) for item in rate_orders(batch, evaluate)]
-            tally.add(rows)
-            out.add(rows)
+    with Output(output) as out, collector_paused() as collect:
+        chunks = chunks_of(files, read, scratch)
+        for _, _, part in backend(chunks):  # a chunk at a time: memory stays bounded
+            read.problems += part.problems
+            read.unmapped.update(part.unmapped)
+            tally.add(part.rows)
+            out.add(part.rows)
+            del part
+            collect()
         report = tally.report(read, kb.version)
         out.finish(report)
     return report
 
 
-def write(output: Path, rows: list[dict[str, str]], report: dict[str, Any]) -> None:
+def write(output: Path, rows: list[Row], report: dict[str, Any]) -> None:
     """orders.csv, orders.parquet, summary.json and report.html in ``output``, all or nothing."""
     with Output(output) as out:
         out.add(rows)
