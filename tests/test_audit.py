@@ -124,6 +124,45 @@ def test_a_febrile_iv_drug_user_in_the_csv_layout(kb: KnowledgeBase, tmp_path: P
     assert problem.line == 5 and "age" in problem.message
 
 
+def test_the_flat_layout_in_parquet_with_typed_columns(kb: KnowledgeBase, tmp_path: Path) -> None:
+    import datetime
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "orders.parquet"
+    table = pa.table(
+        {
+            "order_id": ["1", "2", "3", "4"],
+            "date": [datetime.date(2025, 5, d) for d in (2, 3, 4, 5)],
+            "ordered_procedure": ["mri-lumbar-without-and-with-contrast", XR, "xr-lumbar", "xr-lumbar"],
+            "findings": [
+                ["low-back-pain", "fever", "iv-drug-use"],
+                ["low-back-pain", "leg-weakness"],
+                [],
+                None,
+            ],
+            "age": [35.0, 50.0, None, 40.0],
+            "service": ["ED", "Primary care", None, "Primary care"],
+        }
+    )
+    pq.write_table(table, path, row_group_size=2)
+    ratings, read = rated_by_id(kb, path)
+    assert ratings == {
+        "1": "appropriate",  # MRI for a febrile IV drug user
+        "2": "not-appropriate",  # radiographs for leg weakness (a LOINC code works too)
+        "3": "no-criteria-apply",  # no findings: no case, a problem
+        "4": "no-criteria-apply",  # findings null: the same
+    }
+    assert [p.line for p in read.problems] == [3, 4]  # the row numbers
+    assert [o.date for o in read.orders] == ["2025-05-02", "2025-05-03", "2025-05-04", "2025-05-05"]
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"PAR1 not really")
+    _, read = rated_by_id(kb, broken)
+    [problem] = read.problems
+    assert problem.file == str(broken) and "not a Parquet file" in problem.message
+
+
 def test_bad_lines_are_counted_with_file_and_line_and_the_rest_is_read(
     kb: KnowledgeBase, tmp_path: Path
 ) -> None:

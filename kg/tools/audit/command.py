@@ -16,6 +16,7 @@ from kg.cds.codes import code_book
 from kg.config import Settings
 from kg.knowledge_base import KnowledgeBase
 from kg.tools.audit.backends import Backend, WorkersFailed, dask_cluster, in_process, process_pool
+from kg.tools.audit.inputs import FLAT_SUFFIXES
 from kg.tools.audit.run import audit
 from kg.tools.audit.synth import generate, write_export
 
@@ -27,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="*",
         type=Path,
         metavar="INPUT",
-        help="FHIR Bulk Data NDJSON files or folders of them (*.ndjson), or flat CSV files (*.csv)",
+        help="FHIR Bulk Data NDJSON files or folders of them (*.ndjson), or flat files (*.csv, *.parquet)",
     )
     parser.add_argument(
         "--output", type=Path, required=True, help="the folder to write orders.csv and summary.json to"
@@ -54,12 +55,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _files(inputs: list[Path]) -> list[Path]:
-    """The input files: each file given, and the *.ndjson and *.csv files of each folder given;
+    """The input files: each file given, and the *.ndjson, *.csv and *.parquet files of each folder given;
     raises FileNotFoundError naming an input that is neither."""
     files = []
     for path in inputs:
         if path.is_dir():
-            files += sorted(p for p in path.iterdir() if p.suffix.lower() in (".ndjson", ".csv"))
+            files += sorted(p for p in path.iterdir() if p.suffix.lower() in (".ndjson", *FLAT_SUFFIXES))
         elif path.is_file():
             files.append(path)
         else:

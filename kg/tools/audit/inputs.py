@@ -2,7 +2,7 @@
 
 Two layouts. **FHIR Bulk Data** NDJSON (the ``$export`` format, a resource a line; any file name):
 ServiceRequest (the imaging orders), Patient, Condition and Observation, joined by
-:mod:`kg.tools.audit.joins`. **Flat CSV**, one order a row (see README "Batch audit"). A code that
+:mod:`kg.tools.audit.joins`. **Flat** CSV or Parquet, one order a row (see README "Batch audit"). A code that
 names nothing kg knows is counted, never dropped silently. Bad input (a malformed line, a resource
 of another type, an order of a patient not in the export) is a
 :class:`~kg.tools.audit.orders.Problem` with its file and line, and the rest is read.
@@ -14,6 +14,7 @@ import csv
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +28,8 @@ from kg.tools.audit.orders import Order, Problem, Read, day, patient_of
 
 __all__ = [
     "Chunk",
-    "CsvChunk",
     "FhirChunk",
+    "FlatChunk",
     "Order",
     "Problem",
     "Read",
@@ -37,7 +38,7 @@ __all__ = [
     "read_inputs",
 ]
 
-#: Columns of the flat CSV layout (order_id, date and ordered_procedure required).
+#: Columns of the flat layout, CSV or Parquet (order_id, date and ordered_procedure required).
 CSV_COLUMNS = (
     "order_id",
     "date",
@@ -85,14 +86,17 @@ class FhirChunk:
 
 
 @dataclass(frozen=True)
-class CsvChunk:
-    """Rows of a flat CSV file, each with its line number."""
+class FlatChunk:
+    """Rows of a flat file (CSV or Parquet) as text by column, each with its line number (the row
+    number in a Parquet file)."""
 
     file: str
     rows: tuple[tuple[int, dict[str, str]], ...]
 
 
-Chunk = FhirChunk | CsvChunk
+Chunk = FhirChunk | FlatChunk
+#: The suffixes of the flat layout's files (any other file is read as NDJSON).
+FLAT_SUFFIXES = (".csv", ".parquet")
 
 
 def chunks_of(
@@ -106,12 +110,14 @@ def chunks_of(
     here to find each resource's patient (a Patient by its id, the others by their subject), and
     each line goes to one of several bucket files in ``scratch`` by its patient (about
     ``bucket_bytes`` each, at most :data:`BUCKETS_MAX`), so that a patient's orders, conditions
-    and observations meet in one bucket: each bucket is then a chunk. CSV rows come in chunks of
-    :data:`CSV_ROWS`."""
+    and observations meet in one bucket: each bucket is then a chunk. The rows of a flat file (CSV
+    or Parquet) come in chunks of :data:`CSV_ROWS`."""
     for path in paths:
         if path.suffix.lower() == ".csv":
             yield from _csv_chunks(path, read)
-    ndjson = [p for p in paths if p.suffix.lower() != ".csv"]
+        elif path.suffix.lower() == ".parquet":
+            yield from _parquet_chunks(path, read)
+    ndjson = [p for p in paths if p.suffix.lower() not in FLAT_SUFFIXES]
     if not ndjson:
         return
     names = tuple(str(p) for p in ndjson)
@@ -133,8 +139,8 @@ def chunks_of(
 def read_chunk(chunk: Chunk, book: CodeBook) -> Read:
     """The orders of a chunk, with the problems and unmapped codes found in it."""
     read = Read()
-    if isinstance(chunk, CsvChunk):
-        read_csv_rows(chunk, book, read)
+    if isinstance(chunk, FlatChunk):
+        read_flat_rows(chunk, book, read)
         return read
     resources = []
     for text in chunk.lines.splitlines():
@@ -196,29 +202,68 @@ def _resource(path: str, number: int, raw: bytes, read: Read) -> dict[str, Any] 
     return resource
 
 
-def _csv_chunks(path: Path, read: Read) -> Iterator[CsvChunk]:
+def _csv_chunks(path: Path, read: Read) -> Iterator[FlatChunk]:
     """The rows of a flat CSV, :data:`CSV_ROWS` at a time (a file without the required columns
     is a problem, not read)."""
     with path.open(newline="") as file:
         rows = csv.DictReader(file)
-        missing = {"order_id", "date", "ordered_procedure"} - set(rows.fieldnames or [])
-        if missing:
-            read.problems.append(
-                Problem(str(path), 1, f"no column {', '.join(sorted(missing))}: file not read")
-            )
+        if not _has_columns(path, rows.fieldnames or [], read):
             return
         batch: list[tuple[int, dict[str, str]]] = []
         for line, row in enumerate(rows, start=2):
             batch.append((line, row))
             if len(batch) >= CSV_ROWS:
-                yield CsvChunk(str(path), tuple(batch))
+                yield FlatChunk(str(path), tuple(batch))
                 batch = []
         if batch:
-            yield CsvChunk(str(path), tuple(batch))
+            yield FlatChunk(str(path), tuple(batch))
 
 
-def read_csv_rows(chunk: CsvChunk, book: CodeBook, read: Read) -> None:
-    """The rows of a flat CSV chunk as orders (see :data:`CSV_COLUMNS`)."""
+def _parquet_chunks(path: Path, read: Read) -> Iterator[FlatChunk]:
+    """The rows of a flat Parquet file, :data:`CSV_ROWS` at a time, each value as the text a CSV
+    would hold (a list of findings joined by spaces); a file that is not Parquet, or lacks the
+    required columns, is a problem, not read."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        file = pq.ParquetFile(path)
+    except (OSError, pa.ArrowException) as error:
+        read.problems.append(Problem(str(path), None, f"not a Parquet file: {error}"))
+        return
+    columns = [name for name in CSV_COLUMNS if name in file.schema_arrow.names]
+    if not _has_columns(path, columns, read):
+        return
+    number = 0
+    with file:
+        for batch in file.iter_batches(batch_size=CSV_ROWS, columns=columns):
+            rows = []
+            for values in batch.to_pylist():
+                number += 1
+                rows.append((number, {name: _text(value) for name, value in values.items()}))
+            yield FlatChunk(str(path), tuple(rows))
+
+
+def _has_columns(path: Path, columns: Iterable[str], read: Read) -> bool:
+    missing = {"order_id", "date", "ordered_procedure"} - set(columns)
+    if missing:
+        read.problems.append(Problem(str(path), 1, f"no column {', '.join(sorted(missing))}: file not read"))
+    return not missing
+
+
+def _text(value: object) -> str:
+    """A Parquet value as a CSV would hold it."""
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return " ".join(_text(item) for item in value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def read_flat_rows(chunk: FlatChunk, book: CodeBook, read: Read) -> None:
+    """The rows of a flat chunk as orders (see :data:`CSV_COLUMNS`)."""
     known = set(book.procedures.values())
     name = Path(chunk.file).name
     for line, row in chunk.rows:
