@@ -128,7 +128,7 @@ class History:
             data = PatientData(
                 age=age_on(self.patient.get("birthDate"), when), conditions=list(dict.fromkeys(found))
             )
-            data.observed, data.measurements = observations(made, self._book)
+            data.observed, data.measurements = observations(made, self._book) if made else ([], {})
             self._on[when] = data
         return data
 
