@@ -358,3 +358,13 @@ def test_the_cycle_collector_is_paused_for_a_chunk_and_restored_after() -> None:
         collect()
         assert not gc.isenabled() and gc.get_freeze_count() > 0
     assert gc.isenabled() and gc.get_freeze_count() == frozen
+
+
+@pytest.mark.slow
+def test_kg_bench_measures_the_three_backends_in_a_fresh_process(shipped_cache: Path) -> None:
+    pytest.importorskip("distributed")
+    from kg.tools.bench.audit import audit_rates
+
+    settings = replace(Settings.from_env(), cache_dir=shipped_cache, watch=False)
+    rates = audit_rates(settings, 300, seed=2)  # one process, 2 processes, a 2-worker LocalCluster
+    assert len(rates) == 3 and all(rate > 0 for rate in rates)
