@@ -109,7 +109,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 tqdm(unit=" orders", disable=None, desc="rating") as bar,
                 closing(_backend(args, settings, kb, bar.update)) as backend,
             ):
-                report = audit(files, book, kb, backend, args.output, Path(scratch))
+                report = audit(files, kb, backend, args.output, Path(scratch))
         except WorkersFailed as exc:  # a cluster that cannot be reached or started
             where = f"--scheduler {args.scheduler}" if args.scheduler else "the worker processes"
             print(f"kg audit: {where}: the cases could not be evaluated: {exc}", file=sys.stderr)

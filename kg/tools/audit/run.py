@@ -23,7 +23,6 @@ from kg.tools.audit.report import ParquetRows, html_report
 from kg.tools.audit.rows import COLUMNS, Row, collector_paused
 
 if TYPE_CHECKING:
-    from kg.cds.codes import CodeBook
     from kg.knowledge_base import KnowledgeBase
     from kg.tools.audit.backends import Backend
 
@@ -167,7 +166,7 @@ class Output:
 
 
 def audit(
-    files: list[Path], book: CodeBook, kb: KnowledgeBase, backend: Backend, output: Path, scratch: Path
+    files: list[Path], kb: KnowledgeBase, backend: Backend, output: Path, scratch: Path
 ) -> dict[str, Any]:
     """``kg audit`` end to end: the inputs cut into chunks (:func:`~kg.tools.audit.inputs.chunks_of`,
     with ``scratch`` for the buckets), each chunk read and rated by the backend, its rows written

@@ -54,7 +54,7 @@ def _measured(settings: Settings, orders: int, seed: int) -> tuple[float, float,
         def timed(name: str, backend: backends.Backend) -> float:
             start = time.perf_counter()
             with closing(backend):  # the workers stop with the measurement
-                audit(files, book, kb, backend, Path(scratch) / name, Path(scratch))
+                audit(files, kb, backend, Path(scratch) / name, Path(scratch))
             rate = orders / (time.perf_counter() - start)
             progress(f"audit, {name}: {rate:,.0f} orders/s ({orders:,} orders)")
             return rate
