@@ -124,6 +124,28 @@ def test_a_febrile_iv_drug_user_in_the_csv_layout(kb: KnowledgeBase, tmp_path: P
     assert problem.line == 5 and "age" in problem.message
 
 
+def test_a_csv_row_the_reader_refuses_and_a_line_that_is_not_utf8_are_problems(
+    kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_bytes(
+        b"\xef\xbb\xbforder_id,date,ordered_procedure,findings,age\n"  # a byte order mark, as Excel writes
+        b"1,2025-05-02,xr-lumbar,low-back-pain,40\n"
+        + b"2,2025-05-02,xr-lumbar,"
+        + b"x" * 200_000
+        + b",40\n"
+        + b"3,2025-05-03,xr-lumbar,low-back-pain,41\n"
+        + b"4,2025-05-04,xr-lumbar,low-back-pain \xff,42\n"
+        + b"5,2025-05-05,xr-lumbar,low-back-pain,43\n"
+    )
+    ratings, read = rated_by_id(kb, path)
+    assert set(ratings) == {"1", "3", "5"}
+    assert [(p.line, p.message.split(":")[0]) for p in read.problems] == [
+        (3, "row not read"),
+        (5, "not UTF-8 text (invalid start byte)"),
+    ]
+
+
 def test_the_flat_layout_in_parquet_with_typed_columns(kb: KnowledgeBase, tmp_path: Path) -> None:
     import datetime
 

@@ -203,20 +203,45 @@ def _resource(path: str, number: int, raw: bytes, read: Read) -> dict[str, Any] 
 
 
 def _csv_chunks(path: Path, read: Read) -> Iterator[FlatChunk]:
-    """The rows of a flat CSV, :data:`CSV_ROWS` at a time (a file without the required columns
-    is a problem, not read)."""
-    with path.open(newline="") as file:
-        rows = csv.DictReader(file)
+    """The rows of a flat CSV (UTF-8, with or without a byte order mark), :data:`CSV_ROWS` at a
+    time, each with the line it ends on. A file without the required columns is a problem, not
+    read; a line that is not UTF-8, or a row the CSV reader refuses (a field over its limit of
+    131,072 characters), is a problem, and the rest is read."""
+    batch: list[tuple[int, dict[str, str]]] = []
+    with path.open("rb") as file:
+        line = [0]  # the last line given to the reader
+        rows = csv.DictReader(_decoded(file, path, read, line))
         if not _has_columns(path, rows.fieldnames or [], read):
             return
-        batch: list[tuple[int, dict[str, str]]] = []
-        for line, row in enumerate(rows, start=2):
-            batch.append((line, row))
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                break
+            except csv.Error as error:
+                read.problems.append(Problem(str(path), line[0], f"row not read: {error}"))
+                continue
+            batch.append((line[0], row))
             if len(batch) >= CSV_ROWS:
                 yield FlatChunk(str(path), tuple(batch))
                 batch = []
-        if batch:
-            yield FlatChunk(str(path), tuple(batch))
+    if batch:
+        yield FlatChunk(str(path), tuple(batch))
+
+
+def _decoded(file: Iterable[bytes], path: Path, read: Read, line: list[int]) -> Iterator[str]:
+    """The lines of a file as text, each line's number put in ``line`` as it goes; a line that is
+    not UTF-8 is a problem, left out."""
+    for number, raw in enumerate(file, start=1):
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            read.problems.append(
+                Problem(str(path), number, f"not UTF-8 text ({error.reason}): line not read")
+            )
+            continue
+        line[0] = number
+        yield text
 
 
 def _parquet_chunks(path: Path, read: Read) -> Iterator[FlatChunk]:
