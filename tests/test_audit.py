@@ -185,6 +185,31 @@ def test_the_flat_layout_in_parquet_with_typed_columns(kb: KnowledgeBase, tmp_pa
     assert problem.file == str(broken) and "not a Parquet file" in problem.message
 
 
+def test_a_damaged_parquet_row_group_is_a_problem_after_the_rows_before_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from kg.tools.audit import inputs
+
+    monkeypatch.setattr(inputs, "CSV_ROWS", 10)  # a chunk a row group
+    path = tmp_path / "orders.parquet"
+    rows = 30
+    columns = {"order_id": [str(i) for i in range(rows)], "date": ["2025-01-01"] * rows}
+    table = pa.table({**columns, "ordered_procedure": ["xr-lumbar"] * rows})
+    pq.write_table(table, path, row_group_size=10, compression="none")
+    data = bytearray(path.read_bytes())
+    start = pq.ParquetFile(path).metadata.row_group(1).column(0).data_page_offset
+    data[start : start + 40] = b"\xff" * 40  # the second row group's first page header
+    path.write_bytes(bytes(data))
+    read = Read()
+    chunks = list(chunks_of([path], read, tmp_path))
+    assert [len(chunk.rows) for chunk in chunks] == [10]  # the first row group
+    [problem] = read.problems
+    assert problem.line == 11 and problem.message.startswith("not readable from here on")
+
+
 def test_bad_lines_are_counted_with_file_and_line_and_the_rest_is_read(
     kb: KnowledgeBase, tmp_path: Path
 ) -> None:

@@ -261,7 +261,16 @@ def _parquet_chunks(path: Path, read: Read) -> Iterator[FlatChunk]:
         return
     number = 0
     with file:
-        for batch in file.iter_batches(batch_size=CSV_ROWS, columns=columns):
+        batches = file.iter_batches(batch_size=CSV_ROWS, columns=columns)
+        while True:
+            try:
+                batch = next(batches)
+            except StopIteration:
+                break
+            except (OSError, pa.ArrowException) as error:  # a damaged row group
+                message = f"not readable from here on: {error}"
+                read.problems.append(Problem(str(path), number + 1, message))
+                break
             rows = []
             for values in batch.to_pylist():
                 number += 1
