@@ -11,6 +11,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kg.answer.rating import Verdict, rate
 from kg.cds.codes import code_book
@@ -21,7 +23,7 @@ from kg.model.case import Case
 from kg.model.errors import CaseError
 from kg.tools.audit import backends
 from kg.tools.audit import run as audit_run
-from kg.tools.audit.inputs import Read, chunks_of, read_inputs
+from kg.tools.audit.inputs import FhirChunk, Read, chunks_of, read_inputs
 from kg.tools.audit.rows import COLUMNS, collector_paused, rate_chunk, rate_orders, row
 from kg.tools.audit.run import summary, write
 from kg.tools.audit.synth import synthesize, write_export
@@ -415,3 +417,75 @@ def test_kg_bench_measures_the_three_backends_in_a_fresh_process(shipped_cache: 
     settings = replace(Settings.from_env(), cache_dir=shipped_cache, watch=False)
     rates = audit_rates(settings, 300, seed=2)  # one process, 2 processes, a 2-worker LocalCluster
     assert len(rates) == 3 and all(rate > 0 for rate in rates)
+
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+#: Fields of the resources an audit reads (each may hold anything in a strange export).
+FIELDS = {
+    "Patient": ("id", "birthDate"),
+    "Condition": (
+        "subject",
+        "code",
+        "clinicalStatus",
+        "verificationStatus",
+        "onsetDateTime",
+        "recordedDate",
+        "abatementDateTime",
+    ),
+    "Observation": (
+        "subject",
+        "code",
+        "status",
+        "effectiveDateTime",
+        "issued",
+        "valueQuantity",
+        "valueCodeableConcept",
+    ),
+    "ServiceRequest": (
+        "id",
+        "subject",
+        "code",
+        "authoredOn",
+        "occurrenceDateTime",
+        "requester",
+        "reasonCode",
+    ),
+}
+
+
+@settings(max_examples=200, deadline=None)
+@given(kind=st.sampled_from(sorted(FIELDS)), data=st.data())
+def test_strange_fhir_never_stops_an_audit(kb: KnowledgeBase, kind: str, data: st.DataObject) -> None:
+    """Whatever stands in a field a resource an audit reads, the chunk is read and rated: the order
+    is rated (or rejected, or its patient missing: a problem), never an exception."""
+    resources: dict[str, dict] = {
+        "Patient": {"resourceType": "Patient", "id": "p", "birthDate": "1970-01-01"},
+        "Condition": condition("c", "p", WEAKNESS, "2025-01-01"),
+        "Observation": {
+            "resourceType": "Observation",
+            "subject": {"reference": "Patient/p"},
+            "status": "final",
+            "code": concept(f"{LOINC}|33914-3"),
+            "valueQuantity": {"value": 40},
+            "effectiveDateTime": "2025-01-01",
+        },
+        "ServiceRequest": order("o", "p", XR, "2025-02-01"),
+    }
+    field = data.draw(st.sampled_from(FIELDS[kind]))
+    resources[kind][field] = data.draw(JSON)
+    lines = b"".join(
+        b"0\t%d\t%s\n" % (number, json.dumps(resource).encode())
+        for number, resource in enumerate(resources.values(), start=1)
+    )
+    part = rate_chunk(kb, code_book(kb), FhirChunk(("export.ndjson",), lines))
+    assert len(part.rows) == 1 and len(part.rows[0]) == len(COLUMNS)  # the order, rated or not

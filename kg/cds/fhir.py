@@ -94,20 +94,28 @@ def draft_orders(context: dict[str, Any], book: CodeBook) -> list[Order]:
             raise CdsRequestInvalid(
                 "context.draftOrders: a ServiceRequest without an id cannot be referred to"
             )
-        procedure = next(
-            (book.procedures[t] for t in tokens(resource.get("code")) if t in book.procedures), None
-        )
-        reasons = resource.get("reasonCode")
-        findings = [
-            book.findings[t]
-            for concept in (reasons if isinstance(reasons, list) else [])
-            for t in tokens(concept)
-            if t in book.findings
-        ]
+        procedure = procedure_of(tokens(resource.get("code")), book)
         orders.append(
-            Order(f"ServiceRequest/{identifier}", resource, procedure, tuple(dict.fromkeys(findings)))
+            Order(f"ServiceRequest/{identifier}", resource, procedure, reason_findings(resource, book))
         )
     return orders
+
+
+def procedure_of(codes: list[str], book: CodeBook) -> str | None:
+    """The kg procedure the first code that names one names (None: none does)."""
+    return next((book.procedures[t] for t in codes if t in book.procedures), None)
+
+
+def reason_findings(request: dict[str, Any], book: CodeBook) -> tuple[str, ...]:
+    """The kg findings a ServiceRequest's reasonCode names."""
+    reasons = request.get("reasonCode")
+    findings = [
+        book.findings[t]
+        for concept in (reasons if isinstance(reasons, list) else [])
+        for t in tokens(concept)
+        if t in book.findings
+    ]
+    return tuple(dict.fromkeys(findings))
 
 
 def selected(orders: list[Order], hook: str, context: dict[str, Any]) -> list[Order]:
@@ -196,7 +204,7 @@ def observations(value: list[dict[str, Any]], book: CodeBook) -> tuple[list[str]
     findings: list[str] = []
     measurements: dict[str, float] = {}
     latest = sorted(
-        (o for o in value if o.get("status") in FINAL),
+        (o for o in value if isinstance(o.get("status"), str) and o["status"] in FINAL),
         key=lambda o: str(o.get("effectiveDateTime") or o.get("issued") or ""),
         reverse=True,
     )

@@ -15,7 +15,16 @@ from typing import Any
 from pydantic import ValidationError
 
 from kg.cds.codes import CodeBook
-from kg.cds.fhir import PatientData, age_on, case_of, condition_findings, observations, tokens
+from kg.cds.fhir import (
+    PatientData,
+    age_on,
+    case_of,
+    condition_findings,
+    observations,
+    procedure_of,
+    reason_findings,
+    tokens,
+)
 from kg.tools.audit.orders import Order, Problem, Read, day, patient_of
 
 #: Resource types an audit reads; others are counted as problems (once per type and file).
@@ -50,7 +59,7 @@ def read_fhir(fhir: dict[str, list[tuple[str, int, dict[str, Any]]]], book: Code
     for path, line, request in fhir["ServiceRequest"]:
         order_id = str(request.get("id") or f"{Path(path).name}:{line}")
         codes = tokens(request.get("code"))
-        procedure = next((book.procedures[t] for t in codes if t in book.procedures), None)
+        procedure = procedure_of(codes, book)
         if procedure is None:
             read.unmapped.update(f"ServiceRequest code {t}" for t in codes or ["(none)"])
         when = day(request.get("authoredOn")) or day(request.get("occurrenceDateTime"))
@@ -75,14 +84,8 @@ def read_fhir(fhir: dict[str, list[tuple[str, int, dict[str, Any]]]], book: Code
                 patients[patient_id], *records.get(patient_id, ([], [])), book
             )
         data = history.on(when or today)
-        reasons = [
-            book.findings[t]
-            for concept in request.get("reasonCode") or []
-            for t in tokens(concept)
-            if t in book.findings
-        ]
         try:
-            order.case = case_of(list(dict.fromkeys(reasons)), data)
+            order.case = case_of(reason_findings(request, book), data)
         except ValidationError as error:
             order.rejected = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
         read.orders.append(order)
