@@ -397,16 +397,21 @@ def test_100000_generated_orders_are_rated_as_answering_each_case_alone(
 
 
 def test_the_cycle_collector_is_paused_for_a_chunk_and_restored_after() -> None:
-    assert gc.isenabled()
-    frozen = gc.get_freeze_count()  # a server's lifespan in this process may have frozen its objects
+    gc.unfreeze()  # what a server's lifespan in this process froze (freezing only spares it scans)
+    assert gc.isenabled() and gc.get_freeze_count() == 0
     with collector_paused() as collect:
-        assert not gc.isenabled()
+        assert not gc.isenabled() and gc.get_freeze_count() > 0  # what was there: out of the scans
         with collector_paused() as inner:  # a chunk rated in the process that writes
             assert not gc.isenabled()
             inner()
         collect()
         assert not gc.isenabled() and gc.get_freeze_count() > 0
-    assert gc.isenabled() and gc.get_freeze_count() == frozen
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    gc.freeze()  # frozen by someone else (a server): left frozen
+    with collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled() and gc.get_freeze_count() > 0
+    gc.unfreeze()
 
 
 @pytest.mark.slow
