@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strategies import JSON
 
 from kg.answer.rating import Verdict, rate
 from kg.cds.codes import code_book
@@ -424,17 +425,6 @@ def test_kg_bench_measures_the_three_backends_in_a_fresh_process(shipped_cache: 
     assert len(rates) == 3 and all(rate > 0 for rate in rates)
 
 
-JSON = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=12),
-    lambda children: (
-        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=3)
-    ),
-    max_leaves=8,
-)
 #: Fields of the resources an audit reads (each may hold anything in a strange export).
 FIELDS = {
     "Patient": ("id", "birthDate"),

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from fhir.resources.R4B.servicerequest import ServiceRequest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from strategies import JSON
 
 from kg.api.main import create_app
 from kg.cds import service
@@ -472,17 +473,6 @@ def test_the_benchmarks_http_hook_calls_and_their_cases_are_answered(client: Tes
         assert client.post("/recommendations", json=case).status_code == 200
 
 
-JSON = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=20),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
-    ),
-    max_leaves=12,
-)
 PLACES = (
     ("context", "draftOrders"),
     ("context", "draftOrders", "entry"),
